@@ -1,0 +1,1 @@
+"""Admin tooling: `check`, `users`, `serve` (issue 6)."""

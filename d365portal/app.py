@@ -1,0 +1,53 @@
+"""The application factory: settings in, a wired Flask app out."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from d365portal.settings import Settings, SettingsError, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key; in demo mode a random one kept under var/ so every worker shares it."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    if not settings.demo:
+        raise SettingsError("D365_SECRET_KEY: required outside demo mode (a long random string)")
+    path = settings.var_dir / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the portal. Tests pass `settings`; production reads them from every source."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=_secret_key(settings),
+        MAX_CONTENT_LENGTH=256 * 1024,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+
+    from d365portal import crm, identity, logs, mail, web
+    from d365portal.web import i18n
+
+    logs.init_app(app)
+    i18n.init_app(app)
+    crm.init_app(app)
+    mail.init_app(app)
+    identity.init_app(app)
+    web.init_app(app)
+    return app

@@ -1,0 +1,21 @@
+"""`d365portal` command line: the emulator, demo mode, serving, checks and portal users."""
+
+from __future__ import annotations
+
+import click
+
+from d365portal.admin.cli import check_command, serve_command, users_group
+from d365portal.emulator.cli import demo_command, emulator_command
+
+
+@click.group()
+@click.version_option(package_name="d365portal")
+def main() -> None:
+    """Customer support portal in front of Dynamics 365 Customer Service."""
+
+
+main.add_command(emulator_command, "emulator")
+main.add_command(demo_command, "demo")
+main.add_command(serve_command, "serve")
+main.add_command(check_command, "check")
+main.add_command(users_group, "users")

@@ -1,0 +1,189 @@
+"""Typed records read from Dataverse: raw values beside Dataverse's formatted labels.
+
+Labels of choices and lookups are the `OData.Community.Display.V1.FormattedValue` annotations, so a
+tenant's custom labels ("Moderado", "En Revisión") show as-is; the portal never hard-codes one.
+Dates are UTC `datetime`s (the web layer formats them in the portal's time zone); date-only values
+(entitlement start/end) are `date`s, never shifted a day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import IntEnum
+from typing import Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Record(BaseModel):
+    """Base of every record: immutable, keeps the row's ETag for concurrency checks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    etag: str | None = None
+
+
+class Choice(BaseModel):
+    """An option-set value with Dataverse's label for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: int
+    label: str
+
+
+class Lookup(BaseModel):
+    """A reference to another row: its id, its name (formatted value) and its table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    name: str | None = None
+    logical_name: str | None = None
+
+
+class CaseState(IntEnum):
+    """incident.statecode."""
+
+    ACTIVE = 0
+    RESOLVED = 1
+    CANCELED = 2
+
+
+class Case(Record):
+    """An incident as the portal shows it."""
+
+    id: UUID
+    ticket_number: str | None = None
+    title: str
+    description: str | None = None
+    customer: Lookup | None = None
+    associate: Lookup | None = None
+    contact: Lookup | None = None
+    entitlement: Lookup | None = None
+    priority: Choice | None = None
+    origin: Choice | None = None
+    case_type: Choice | None = None
+    state: Choice
+    status_reason: Choice
+    created_on: datetime
+    modified_on: datetime | None = None
+    # Minutes charged when resolved (billed service units); None while open.
+    billed_minutes: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the case is active (not resolved or canceled)."""
+        return self.state.value == CaseState.ACTIVE
+
+
+class Account(Record):
+    """An account: the customer, or one of its associated end customers."""
+
+    id: UUID
+    name: str
+    account_number: str | None = None
+    email: str | None = None
+    telephone: str | None = None
+    city: str | None = None
+    primary_contact: Lookup | None = None
+    parent_account: Lookup | None = None
+
+
+class Contact(Record):
+    """A contact with the portal identity fields (never the password hash: see `Credentials`)."""
+
+    id: UUID
+    full_name: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    parent_account: Lookup | None = None
+    username: str | None = None
+    security_stamp: str | None = None
+    logon_enabled: bool = False
+    lockout_enabled: bool = True
+    access_failed_count: int = 0
+    lockout_end: datetime | None = None
+    email_confirmed: bool = False
+    last_successful_login: datetime | None = None
+
+
+class Credentials(BaseModel):
+    """What the sign-in path alone reads: the contact plus its stored password hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contact: Contact
+    password_hash: str | None = None
+
+
+class AllocationType(IntEnum):
+    """entitlement.allocationtypecode."""
+
+    NUMBER_OF_CASES = 0
+    NUMBER_OF_HOURS = 1
+
+
+class Entitlement(Record):
+    """An entitlement: the customer's support hour bank (or case bank)."""
+
+    id: UUID
+    name: str
+    customer: Lookup | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    allocation_type: Choice
+    total_terms: Decimal | None = None
+    remaining_terms: Decimal | None = None
+    state: Choice
+    status_reason: Choice
+    is_default: bool = False
+    restrict_case_creation: bool = False
+    cases: tuple[Case, ...] = ()
+
+    @property
+    def used_terms(self) -> Decimal | None:
+        """Total minus remaining (None when either is unknown)."""
+        if self.total_terms is None or self.remaining_terms is None:
+            return None
+        return self.total_terms - self.remaining_terms
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is asking: a contact and its account; what it may see is the account and its associates."""
+
+    contact_id: UUID
+    account_id: UUID
+
+
+T = TypeVar("T")
+
+CaseFilter = Literal["open", "resolved", "all"]
+SortDirection = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, with an opaque cursor for the next one (None on the last page)."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+    total: int | None = None  # @odata.count when asked (capped at 5000 by Dataverse)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What the portal sends to open a case; `id` is chosen by the portal (idempotent create)."""
+
+    id: UUID
+    title: str
+    description: str | None
+    customer_id: UUID
+    contact_id: UUID
+    associate_id: UUID | None = None
+    entitlement_id: UUID | None = None

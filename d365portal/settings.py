@@ -1,0 +1,186 @@
+"""The portal's settings: defaults → config/portal.toml → D365_* environment → container secrets files.
+
+Nothing here reads the environment at import time; `load_settings()` does, when the app or a
+command starts. A wrong value stops start-up with `SettingsError`, a one-line message that names the
+setting and what it expects (never its value when it is a secret).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/portal.toml")
+ENV_PREFIX = "D365_"
+
+
+class SettingsError(Exception):
+    """A setting has a wrong type or value; the message names it and says what is expected."""
+
+
+class FieldMap(BaseModel):
+    """Tenant-specific Dataverse names (custom publisher prefixes, Power Pages identity columns)."""
+
+    model_config = {"extra": "forbid"}
+
+    # The incident's "Asociado" (associated end customer) lookup to account.
+    incident_associate_column: str = "ino_asociado"
+    incident_associate_navigation: str = "ino_Asociado"
+    # An account's associated end customers are the accounts whose <this lookup> is that account.
+    associate_parent_column: str = "parentaccountid"
+    # Power Pages local-identity columns on contact.
+    identity_username: str = "adx_identity_username"
+    identity_passwordhash: str = "adx_identity_passwordhash"
+    identity_securitystamp: str = "adx_identity_securitystamp"
+    identity_logonenabled: str = "adx_identity_logonenabled"
+    identity_lockoutenabled: str = "adx_identity_lockoutenabled"
+    identity_accessfailedcount: str = "adx_identity_accessfailedcount"
+    identity_lockoutenddate: str = "adx_identity_lockoutenddate"
+    identity_emailconfirmed: str = "adx_identity_emailaddress1confirmed"
+    identity_lastsuccessfullogin: str = "adx_identity_lastsuccessfullogin"
+
+    @field_validator("*")
+    @classmethod
+    def _logical_name(cls, value: str) -> str:
+        # Column names end up in OData URLs: only Dataverse logical/schema-name characters.
+        if not value or not all(c.isalnum() or c == "_" for c in value):
+            raise ValueError("must be a Dataverse column name (letters, digits and _)")
+        return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the portal; `config/portal.example.toml` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        secrets_dir=None,
+        case_sensitive=False,
+    )
+
+    # --- Dataverse connection -------------------------------------------------------------
+    dataverse_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5001")
+    api_version: str = "v9.2"
+    auth: Literal["client_secret", "certificate", "managed_identity", "static"] = "static"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    certificate_path: Path | None = None
+    certificate_thumbprint: str | None = None
+    certificate_password: SecretStr | None = None
+    certificate_send_public: bool = False
+    managed_identity_client_id: str | None = None
+    static_token: SecretStr = SecretStr("demo-token")
+    authority_host: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
+    http_connect_timeout: float = Field(3.05, gt=0)
+    http_read_timeout: float = Field(8.0, gt=0)
+    retry_budget_seconds: float = Field(10.0, gt=0)
+    http_pool_size: int = Field(16, ge=1)
+
+    # --- The portal -----------------------------------------------------------------------
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5000")
+    secret_key: SecretStr | None = None
+    demo: bool = False  # local demo over plain http: no Secure cookies, no HSTS
+    default_language: Literal["es-ES", "en-US"] = "es-ES"
+    timezone: str = "America/Bogota"
+    knowledge_base_url: AnyHttpUrl | None = None
+    forums_url: AnyHttpUrl | None = None
+    var_dir: Path = Path("var")
+    redis_url: str | None = None
+    session_idle_minutes: int = Field(30, ge=1)
+    session_absolute_hours: int = Field(12, ge=1)
+    password_min_length: int = Field(12, ge=8, le=64)
+    lockout_max_failures: int = Field(5, ge=1)
+    lockout_minutes: int = Field(15, ge=1)
+    reset_token_minutes: int = Field(60, ge=5)
+    invite_token_days: int = Field(7, ge=1)
+    signin_rate_per_ip: int = Field(20, ge=1)  # per 5 minutes
+    forgot_rate_per_ip: int = Field(5, ge=1)  # per 15 minutes
+    reset_rate_per_ip: int = Field(10, ge=1)  # per 15 minutes
+    page_size: int = Field(10, ge=5, le=100)
+    fieldmap: FieldMap = FieldMap()
+
+    # --- Mail -----------------------------------------------------------------------------
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587?starttls=1 or smtps://…
+    mail_from: str = "Soporte <soporte@localhost>"
+    outbox_dir: Path | None = None  # default: <var_dir>/outbox
+
+    # --- Running --------------------------------------------------------------------------
+    bind: str = "127.0.0.1:5000"
+    workers: int = Field(2, ge=1)
+    threads: int = Field(8, ge=1)
+    worker_timeout: int = Field(30, ge=5)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as America/Bogota") from exc
+        return value
+
+    @property
+    def web_api_url(self) -> str:
+        """The Web API root, e.g. https://org.crm.dynamics.com/api/data/v9.2/."""
+        return f"{str(self.dataverse_url).rstrip('/')}/api/data/{self.api_version}/"
+
+    @property
+    def mail_outbox(self) -> Path:
+        """Where the file outbox writes .eml files."""
+        return self.outbox_dir or self.var_dir / "outbox"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Highest priority first: explicit arguments, secrets files, environment, the TOML file."""
+        config_file = Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings]
+        secrets_dir = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR", "/run/secrets")
+        if Path(secrets_dir).is_dir():
+            from pydantic_settings import SecretsSettingsSource
+
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+        sources.append(env_settings)
+        if config_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = "__".join(str(part) for part in error.get("loc", ()))
+    name = f"{ENV_PREFIX}{location.upper()}" if location else "settings"
+    return f"{name}: {error.get('msg', 'invalid value')}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from every source, turning validation errors into one-line messages."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        raise SettingsError("; ".join(_describe(e) for e in errors)) from None
+    except (OSError, ValueError) as exc:  # an unreadable or malformed portal.toml
+        raise SettingsError(f"configuration file: {exc}") from None

@@ -1,0 +1,69 @@
+"""Who is signed in: the `Principal` kept in the session, and the guard for signed-in pages.
+
+The principal holds what is stable for the session (contact, account, names), so a page view
+spends its one Dataverse request on the page's own data (DESIGN.md decision 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from flask import g, redirect, request, session, url_for
+
+from d365portal.crm.models import Scope
+
+SESSION_KEY = "principal"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in portal user."""
+
+    contact_id: UUID
+    account_id: UUID
+    account_name: str
+    full_name: str
+    username: str
+    email: str | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """What this user may see: its account and the account's associates."""
+        return Scope(contact_id=self.contact_id, account_id=self.account_id)
+
+    def to_session(self) -> dict[str, str | None]:
+        """A JSON-safe dict for the session store."""
+        data = asdict(self)
+        data["contact_id"] = str(self.contact_id)
+        data["account_id"] = str(self.account_id)
+        return data
+
+    @classmethod
+    def from_session(cls, data: dict[str, Any]) -> Principal:
+        """Rebuild from `to_session()` output."""
+        return cls(**{**data, "contact_id": UUID(data["contact_id"]), "account_id": UUID(data["account_id"])})
+
+
+def current_principal() -> Principal | None:
+    """The signed-in user of this request, or None."""
+    if "principal" not in g:
+        data = session.get(SESSION_KEY)
+        g.principal = Principal.from_session(data) if data else None
+    return cast(Principal | None, g.principal)
+
+
+def login_required(view: F) -> F:
+    """Send anonymous visitors to the sign-in page, coming back here afterwards."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_principal() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)

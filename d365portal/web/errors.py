@@ -1,0 +1,65 @@
+"""Error pages: the project's exceptions mapped to pages, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from d365portal.dataverse.errors import (
+    AuthenticationFailed,
+    DataverseError,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+# Which template and status each HTTP error gets.
+_PAGES = {400: "bad_request", 403: "forbidden", 404: "not_found", 429: "too_many", 503: "unavailable"}
+
+
+def render_error(status: int, **context: object) -> tuple[str, int]:
+    """The error page for an HTTP status, in the current language."""
+    page = _PAGES.get(status, "server_error")
+    return render_template(f"errors/{page}.html", status=status, **context), status
+
+
+def init_app(app: Flask) -> None:
+    """Map HTTP errors and Dataverse failures to friendly pages."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        log.warning("CSRF check failed: %s", exc.description)
+        return render_error(400, csrf=True)
+
+    @app.errorhandler(NotFound)
+    def dataverse_not_found(exc: NotFound) -> tuple[str, int]:
+        return render_error(404)
+
+    @app.errorhandler(Throttled)
+    @app.errorhandler(Unavailable)
+    def dataverse_unavailable(exc: DataverseError) -> tuple[str, int]:
+        log.warning("Dataverse unavailable: %s (request id %s)", exc, exc.request_id)
+        return render_error(503)
+
+    @app.errorhandler(AuthenticationFailed)
+    @app.errorhandler(PermissionDenied)
+    def dataverse_misconfigured(exc: DataverseError) -> tuple[str, int]:
+        log.error("Dataverse refused the portal's credentials: %s — run `d365portal check`", exc)
+        return render_error(503)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[str, int]:
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("Unhandled error")
+        return render_error(500)

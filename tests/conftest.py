@@ -1,0 +1,167 @@
+"""Shared fixtures: the emulator served over HTTP, the portal app wired to it, a real browser.
+
+The portal always reaches the emulator over HTTP through its production `dataverse/` client
+(DESIGN.md decision 10); only the adapter's unit tests mock HTTP, with `responses`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from d365portal import create_app
+from d365portal.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+TEST_TOKEN = "test-token"
+
+
+class ServedApp:
+    """A WSGI app served on a loopback port by a background thread (stoppable, restartable)."""
+
+    def __init__(self, wsgi_app: Any, port: int = 0) -> None:
+        self.wsgi_app = wsgi_app
+        self.server: BaseWSGIServer = make_server("127.0.0.1", port, wsgi_app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and free the port (connections are refused afterwards)."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def restart(self) -> None:
+        """Serve again on the same port."""
+        self.server = make_server("127.0.0.1", self.port, self.wsgi_app, threaded=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[ServedApp]:
+    """One in-memory emulator (seeded with the demo data) served for the whole test session."""
+    from d365portal.emulator import create_emulator_app
+
+    served = ServedApp(create_emulator_app(seed="demo", language="es-ES"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture()
+def emulator(emulator_server: ServedApp) -> Iterator[Any]:
+    """The emulator app, freshly reseeded with no faults and zeroed stats; `.url` is its address."""
+    app = emulator_server.wsgi_app
+    app.store.reset()
+    app.faults.clear()
+    app.stats.reset()
+    app.url = emulator_server.url
+    yield app
+    app.faults.clear()
+
+
+def make_settings(tmp_path: Path, dataverse_url: str, **overrides: Any) -> Settings:
+    """Settings for a portal in tests: demo cookies over http, a var/ of its own, the test token."""
+    values: dict[str, Any] = {
+        "dataverse_url": dataverse_url,
+        "auth": "static",
+        "static_token": TEST_TOKEN,
+        "demo": True,
+        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+        "var_dir": tmp_path / "var",
+        "public_base_url": "http://portal.test",
+        "retry_budget_seconds": 3.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, emulator: Any) -> Settings:
+    """Portal settings pointed at the test emulator."""
+    return make_settings(tmp_path, emulator.url)
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Flask:
+    """The portal, wired to the emulator through the production client."""
+    app = create_app(settings)
+    app.testing = True
+    return app
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    """A test client of the portal."""
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    """A runner for the `d365portal` commands."""
+    return CliRunner()
+
+
+@pytest.fixture()
+def live_portal(app: Flask) -> Iterator[ServedApp]:
+    """The portal served on a loopback port, for the browser."""
+    served = ServedApp(app)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser: Any, live_portal: ServedApp) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) on the live portal; requests off loopback fail the test."""
+    context = browser.new_context(base_url=live_portal.url, locale="es-ES")
+    outside: list[str] = []
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+    assert not outside, f"the page loaded something from outside the portal: {outside}"
