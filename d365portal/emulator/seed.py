@@ -1,0 +1,46 @@
+"""Demo data from the user manual (shared/seed), plus enough more to exercise search, paging and scope.
+
+The constants below are the contract tests rely on; the emulator helper fills in the rest
+(`demo_rows()` builds every row; issue 2).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+# The manual's customer and its associated end customer.
+DEMO_ACCOUNT_ID = UUID("5b1e6a2c-1f3d-ea11-a812-000d3a1b2c3d")
+DEMO_ACCOUNT_NAME = "INOVAIT SAS"
+DEMO_ASSOCIATE_ID = UUID("7d2f8b3e-2a4e-ea11-a812-000d3a1b2c3d")
+DEMO_ASSOCIATE_NAME = "Nombre ASociado"
+
+# The demo portal user (manual: Lorena Melo Hernandez).
+DEMO_CONTACT_ID = UUID("a655cdb9-b66b-f011-b4cb-000d3a88c16c")
+DEMO_CONTACT_NAME = "Lorena Melo Hernandez"
+DEMO_EMAIL = "lmelo@inovait.co"
+DEMO_USERNAME = "lmelo"
+DEMO_PASSWORD = "Soporte-Demo-2026"  # noqa: S105 - the documented demo credential
+
+# The manual's open case and hour bank.
+DEMO_CASE_ID = UUID("0c7a1f4e-8d2b-ea11-a813-000d3a1b2c3d")
+DEMO_CASE_NUMBER = "CAS-01202-B2K8P0"
+DEMO_CASE_TITLE = "Arreglo al reporte Equipos sin Endpoint"
+DEMO_ENTITLEMENT_ID = UUID("3e9c4d5f-6a7b-ea11-a812-000d3a1b2c3d")
+
+# A second customer with its own user, cases and entitlements: what the demo user must never see.
+OTHER_ACCOUNT_ID = UUID("9a8b7c6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d")
+OTHER_ACCOUNT_NAME = "Andes Logística S.A.S."
+OTHER_ASSOCIATE_ID = UUID("8b7c6d5e-4f3a-4b2c-8d1e-0f1a2b3c4d5e")
+OTHER_CONTACT_ID = UUID("1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b")
+OTHER_CONTACT_NAME = "Carlos Ramírez Torres"
+OTHER_EMAIL = "cramirez@andeslogistica.co"
+OTHER_USERNAME = "cramirez"
+OTHER_PASSWORD = "Soporte-Demo-2026"  # noqa: S105
+OTHER_CASE_ID = UUID("2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d")
+OTHER_ENTITLEMENT_ID = UUID("4c5d6e7f-8a9b-4c0d-8e1f-2a3b4c5d6e7f")
+
+# The tenant's custom labels (es-ES) the manual shows.
+LABEL_PRIORITY_NORMAL_ES = "Moderado"  # prioritycode 2
+LABEL_STATUS_IN_PROGRESS_ES = "En Revisión"  # statuscode 1
+LABEL_ENTITLEMENT_WAITING_ES = "En espera"  # entitlement statecode 4 / statuscode 1200
+LABEL_ALLOCATION_HOURS_ES = "Número de horas"  # allocationtypecode 1
