@@ -8,6 +8,7 @@ setting and what it expects (never its value when it is a secret).
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -154,7 +155,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Highest priority first: explicit arguments, secrets files, environment, the TOML file."""
-        config_file = Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
+        config_file = _config_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings]
         secrets_dir = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR", "/run/secrets")
         if Path(secrets_dir).is_dir():
@@ -167,20 +168,65 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+# What each kind of validation error expects, in plain words (pydantic's own text follows it).
+_EXPECTED = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "float_parsing": "a number",
+    "bool_parsing": "true or false",
+    "url_parsing": "a URL such as https://org.crm.dynamics.com",
+    "url_scheme": "an http:// or https:// URL",
+    "literal_error": "one of the listed values",
+    "missing": "a value",
+}
+
+
+def _setting_name(location: tuple[Any, ...]) -> str:
+    """`workers (D365_WORKERS)` / `fieldmap.identity_username (D365_FIELDMAP__IDENTITY_USERNAME)`."""
+    parts = [str(part) for part in location]
+    return f"{'.'.join(parts)} ({ENV_PREFIX}{'__'.join(parts).upper()})"
 
 
 def _describe(error: dict[str, Any]) -> str:
-    location = "__".join(str(part) for part in error.get("loc", ()))
-    name = f"{ENV_PREFIX}{location.upper()}" if location else "settings"
-    return f"{name}: {error.get('msg', 'invalid value')}"
+    location = tuple(error.get("loc", ()))
+    message = str(error.get("msg", "invalid value"))
+    if error.get("type") == "extra_forbidden":
+        return f"unknown setting {'.'.join(str(p) for p in location)} (check the spelling)"
+    expected = _EXPECTED.get(str(error.get("type", "")))
+    if expected and expected.lower() not in message.lower():
+        message = f"expected {expected} ({message})"
+    if not location:
+        return f"settings: {message}"
+    return f"setting {_setting_name(location)}: {message}"
+
+
+def _config_file() -> Path:
+    """The TOML file: D365_CONFIG when set (it must exist), else config/portal.toml if present."""
+    named = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if named and not Path(named).is_file():
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: no such file {named}")
+    return Path(named) if named else DEFAULT_CONFIG_FILE
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings from every source, turning validation errors into one-line messages."""
+    from pydantic_settings.exceptions import SettingsError as SourceError
+
     try:
         return Settings(**overrides)
     except ValidationError as exc:
+        # include_input=False: a secret typed into the wrong setting must not be echoed back.
         errors = exc.errors(include_input=False, include_url=False)
         raise SettingsError("; ".join(_describe(e) for e in errors)) from None
-    except (OSError, ValueError) as exc:  # an unreadable or malformed portal.toml
-        raise SettingsError(f"configuration file: {exc}") from None
+    except SourceError as exc:  # e.g. D365_FIELDMAP='{not json'
+        field = str(exc).split('"')[1] if '"' in str(exc) else "settings"
+        raise SettingsError(
+            f"setting {_setting_name((field,))}: expected JSON (or set one key at a time, "
+            f"e.g. {ENV_PREFIX}{field.upper()}__<NAME>=value)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"configuration file {_config_file()}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise SettingsError(
+            f"configuration file {_config_file()}: cannot be read ({exc.strerror or exc})"
+        ) from None
