@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.entitlements import EntitlementRepository
     from d365portal.dataverse.client import DataverseClient
+    from d365portal.settings import FieldMap
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,35 @@ class Crm:
     entitlements: EntitlementRepository
 
 
+def validate_fieldmap(fieldmap: object) -> FieldMap:
+    """The field map, checked: every name must be a Dataverse identifier (it ends up in OData URLs)."""
+    from d365portal.dataverse.odata import identifier
+    from d365portal.settings import FieldMap, SettingsError
+
+    if not isinstance(fieldmap, FieldMap):
+        raise SettingsError("D365_FIELDMAP: expected the tenant's field map")
+    for name, value in fieldmap.model_dump().items():
+        try:
+            identifier(value)
+        except ValueError:
+            raise SettingsError(f"D365_FIELDMAP__{name.upper()}: must be a Dataverse column name") from None
+    return fieldmap
+
+
 def build_crm(client: DataverseClient, fieldmap: object) -> Crm:
-    """Wire the repositories onto one client and the tenant's field map."""
+    """Wire the repositories onto one client and the tenant's field map (validated here)."""
     from d365portal.crm.accounts import AccountRepository
     from d365portal.crm.cases import CaseRepository
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.entitlements import EntitlementRepository
 
+    fieldmap = validate_fieldmap(fieldmap)
     return Crm(
         client=client,
-        cases=CaseRepository(client, fieldmap),  # type: ignore[arg-type]
-        accounts=AccountRepository(client, fieldmap),  # type: ignore[arg-type]
-        contacts=ContactRepository(client, fieldmap),  # type: ignore[arg-type]
-        entitlements=EntitlementRepository(client, fieldmap),  # type: ignore[arg-type]
+        cases=CaseRepository(client, fieldmap),
+        accounts=AccountRepository(client, fieldmap),
+        contacts=ContactRepository(client, fieldmap),
+        entitlements=EntitlementRepository(client, fieldmap),
     )
 
 

@@ -3,12 +3,81 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from d365portal.crm.models import Contact, Credentials
+from d365portal.crm import records as r
+from d365portal.crm.models import Contact, Credentials, Lookup
+from d365portal.dataverse import odata
 from d365portal.dataverse.client import DataverseClient
+from d365portal.dataverse.errors import NotFound
 from d365portal.settings import FieldMap
+
+PARENT_ACCOUNT_NAV = "parentcustomerid_account"
+MAX_EMAIL_MATCHES = 5
+PORTAL_USERS_PAGE = 500
+
+# `Contact` field (or `password_hash`) → the FieldMap attribute naming its column.
+IDENTITY_FIELDS: dict[str, str] = {
+    "username": "identity_username",
+    "password_hash": "identity_passwordhash",
+    "security_stamp": "identity_securitystamp",
+    "logon_enabled": "identity_logonenabled",
+    "lockout_enabled": "identity_lockoutenabled",
+    "access_failed_count": "identity_accessfailedcount",
+    "lockout_end": "identity_lockoutenddate",
+    "email_confirmed": "identity_emailconfirmed",
+    "last_successful_login": "identity_lastsuccessfullogin",
+}
+
+
+def identity_column(fieldmap: FieldMap, field: str) -> str:
+    """The contact column of an identity field, from the field map; KeyError for anything else."""
+    return odata.identifier(getattr(fieldmap, IDENTITY_FIELDS[field]))
+
+
+def contact_columns(fieldmap: FieldMap, *, with_hash: bool = False) -> list[str]:
+    """The contact columns the portal reads; the password hash only on the sign-in path."""
+    columns = ["contactid", "fullname", "firstname", "lastname", "emailaddress1", "_parentcustomerid_value"]
+    columns += [identity_column(fieldmap, f) for f in IDENTITY_FIELDS if f != "password_hash"]
+    if with_hash:
+        columns.append(identity_column(fieldmap, "password_hash"))
+    return columns
+
+
+def contact_from_row(row: r.Row, fieldmap: FieldMap) -> Contact:
+    """A `Contact` from a contact row (never carries the hash)."""
+    col = {field: identity_column(fieldmap, field) for field in IDENTITY_FIELDS}
+    parent = r.lookup(row, "parentcustomerid")
+    expanded = row.get(PARENT_ACCOUNT_NAV)
+    if parent is not None and isinstance(expanded, dict) and expanded.get("name"):
+        parent = Lookup(id=parent.id, name=expanded["name"], logical_name=parent.logical_name or "account")
+    return Contact(
+        etag=row.get("@odata.etag"),
+        id=r.uuid(row, "contactid"),
+        full_name=r.text(row, "fullname") or "",
+        first_name=r.text(row, "firstname"),
+        last_name=r.text(row, "lastname"),
+        email=r.text(row, "emailaddress1"),
+        parent_account=parent,
+        username=r.text(row, col["username"]),
+        security_stamp=r.text(row, col["security_stamp"]),
+        logon_enabled=r.boolean(row, col["logon_enabled"]),
+        lockout_enabled=r.boolean(row, col["lockout_enabled"], default=True),
+        access_failed_count=r.integer(row, col["access_failed_count"]) or 0,
+        lockout_end=r.timestamp(row, col["lockout_end"]),
+        email_confirmed=r.boolean(row, col["email_confirmed"]),
+        last_successful_login=r.timestamp(row, col["last_successful_login"]),
+    )
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return odata.literal(value)  # UTC ISO-8601 with Z, as Dataverse expects
+    if isinstance(value, UUID):
+        return str(value)
+    return value
 
 
 class ContactRepository:
@@ -18,35 +87,73 @@ class ContactRepository:
         self._client = client
         self._fieldmap = fieldmap
 
+    def _query(self, where: odata.Expr, *, with_hash: bool = False, top: int | None = None) -> list[r.Row]:
+        params: dict[str, str | int] = {
+            "$select": odata.select(contact_columns(self._fieldmap, with_hash=with_hash)),
+            "$filter": where.text,
+            "$expand": odata.expand(PARENT_ACCOUNT_NAV, select_=["name"]),
+        }
+        if top is not None:
+            params["$top"] = top
+        return list(self._client.get("contacts", params).get("value", []))
+
+    def _credentials(self, where: odata.Expr) -> Credentials | None:
+        rows = self._query(where, with_hash=True, top=2)
+        if len(rows) != 1:  # none, or an ambiguous username: nobody signs in as it
+            return None
+        row = rows[0]
+        return Credentials(
+            contact=contact_from_row(row, self._fieldmap),
+            password_hash=r.text(row, identity_column(self._fieldmap, "password_hash")),
+        )
+
     def credentials_by_username(self, username: str) -> Credentials | None:
         """The sign-in read: contact + password hash + parent account name, or None."""
-        raise NotImplementedError
+        if not username.strip():
+            return None
+        return self._credentials(odata.eq(identity_column(self._fieldmap, "username"), username.strip()))
 
     def credentials_by_id(self, contact_id: UUID) -> Credentials | None:
         """Contact + password hash by id (password change, reset), or None."""
-        raise NotImplementedError
+        return self._credentials(odata.eq("contactid", UUID(str(contact_id))))
 
     def get(self, contact_id: UUID) -> Contact:
         """One contact (without hash); `NotFound` when missing."""
-        raise NotImplementedError
+        rows = self._query(odata.eq("contactid", UUID(str(contact_id))))
+        if not rows:
+            raise NotFound(f"contact {contact_id} does not exist", status=404)
+        return contact_from_row(rows[0], self._fieldmap)
 
     def find_by_email(self, email: str) -> list[Contact]:
         """Contacts whose emailaddress1 equals the address (case-insensitive), at most a few."""
-        raise NotImplementedError
+        if not email.strip():
+            return []
+        # Dataverse compares strings case-insensitively, so `eq` is the case-insensitive match.
+        rows = self._query(odata.eq("emailaddress1", email.strip()), top=MAX_EMAIL_MATCHES)
+        return [contact_from_row(row, self._fieldmap) for row in rows]
 
     def find_by_username(self, username: str) -> Contact | None:
         """The contact with that portal username, or None."""
-        raise NotImplementedError
+        if not username.strip():
+            return None
+        rows = self._query(odata.eq(identity_column(self._fieldmap, "username"), username.strip()), top=2)
+        return contact_from_row(rows[0], self._fieldmap) if len(rows) == 1 else None
 
     def list_portal_users(self) -> list[Contact]:
         """Every contact that has a portal username (for `d365portal users list`)."""
-        raise NotImplementedError
+        rows = self._query(odata.ne(identity_column(self._fieldmap, "username"), None))
+        contacts = [contact_from_row(row, self._fieldmap) for row in rows]
+        return sorted(contacts, key=lambda c: (c.username or "").lower())
 
     def update_identity(self, contact_id: UUID, changes: Mapping[str, Any], etag: str | None = None) -> None:
         """PATCH identity fields. Keys are logical names of `Contact` fields or `password_hash`
         (mapped to the field map's columns); with `etag`, If-Match makes it fail on a concurrent change."""
-        raise NotImplementedError
+        unknown = set(changes) - set(IDENTITY_FIELDS)
+        if unknown:
+            raise ValueError(f"not identity fields: {', '.join(sorted(unknown))}")
+        body = {identity_column(self._fieldmap, k): _column_value(v) for k, v in changes.items()}
+        self._client.update("contacts", UUID(str(contact_id)), body, etag=etag)
 
     def update_email(self, contact_id: UUID, email: str) -> None:
         """Set emailaddress1."""
-        raise NotImplementedError
+        self._client.update("contacts", UUID(str(contact_id)), {"emailaddress1": email.strip()})

@@ -1,12 +1,91 @@
-"""PLACEHOLDER (issue 3 replaces this file): the Dataverse Web API client."""
+"""The Dataverse Web API client: every call the portal makes goes through `DataverseClient._request()`."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from d365portal.dataverse import odata
 from d365portal.dataverse.auth import TokenProvider
+from d365portal.dataverse.context import current_request_id, metrics
+from d365portal.dataverse.errors import (
+    APPLICATION_USER_MISSING,
+    DataverseError,
+    InvalidQuery,
+    PermissionDenied,
+    Throttled,
+    Unavailable,
+    error_class_for,
+    explain_aadsts,
+)
+from d365portal.dataverse.retry import run_with_retries
+
+log = logging.getLogger("d365portal.dataverse")
+
+ANNOTATIONS = 'odata.include-annotations="*"'
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `headers` safe to log: the bearer token and cookies replaced by `***`."""
+    return {k: ("***" if k.lower() in _SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+def prefer(*, annotations: bool = True, page_size: int | None = None, representation: bool = False) -> str:
+    """A `Prefer` header value."""
+    parts = []
+    if representation:
+        parts.append("return=representation")
+    if annotations:
+        parts.append(ANNOTATIONS)
+    if page_size is not None:
+        parts.append(f"odata.maxpagesize={int(page_size)}")
+    return ",".join(parts)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def error_from_response(response: requests.Response) -> DataverseError:
+    """The typed error for a non-success response (status, Dataverse code, message, request id)."""
+    code = message = None
+    try:
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            code = body["error"].get("code") or None
+            message = body["error"].get("message") or None
+    except ValueError:
+        message = response.text[:300] or None
+    status = response.status_code
+    message = message or response.reason or f"HTTP {status}"
+    request_id = response.headers.get("x-ms-service-request-id") or response.headers.get("REQ_ID")
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    cls = error_class_for(status)
+    if status == 403 and code and code.lower() == APPLICATION_USER_MISSING:
+        cls, message = PermissionDenied, f"{message} — {explain_aadsts(code)}"
+    return cls(message, status=status, code=code, request_id=request_id, retry_after=retry_after)
 
 
 class DataverseClient:
-    """The one HTTP client to Dataverse."""
+    """The one HTTP client to Dataverse: pooled, timed out, retried within a budget, typed errors."""
 
     def __init__(
         self,
@@ -17,6 +96,246 @@ class DataverseClient:
         read_timeout: float = 8.0,
         retry_budget: float = 10.0,
         pool_size: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url
+        self.base_url = base_url.rstrip("/") + "/"
         self.token_provider = token_provider
+        self.timeout = (connect_timeout, read_timeout)
+        self.retry_budget = retry_budget
+        self.sleep = sleep
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._origin = urlsplit(self.base_url)[:2]
+
+    # --- the choke point --------------------------------------------------------------------
+
+    def _url(self, path_or_url: str, params: Mapping[str, str | int] | None) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            if urlsplit(path_or_url)[:2] != self._origin:  # never send the token to another host
+                raise InvalidQuery("refusing a link to another host than the Dataverse environment")
+            url = path_or_url
+        else:
+            url = self.base_url + path_or_url.lstrip("/")
+        if params:
+            url += ("&" if "?" in url else "?") + odata.encode_query(params)
+        return url
+
+    def _request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        retry_safe: bool | None = None,
+    ) -> requests.Response:
+        """Send one logical request (retried only when transient and safe); typed error if it fails."""
+        method = method.upper()
+        url = self._url(path_or_url, params)
+        idempotent = method in IDEMPOTENT_METHODS if retry_safe is None else retry_safe
+        base_headers = {
+            "Accept": "application/json",
+            "OData-MaxVersion": "4.0",
+            "OData-Version": "4.0",
+            "x-ms-client-request-id": current_request_id(),
+        }
+        if json is not None:
+            base_headers["Content-Type"] = "application/json; charset=utf-8"
+        base_headers.update(headers or {})
+        attempts = {"n": 0}
+
+        def attempt() -> requests.Response:
+            attempts["n"] += 1
+            return self._send(method, url, base_headers, json, retry=attempts["n"] > 1)
+
+        def may_retry(error: DataverseError) -> bool:
+            # A non-idempotent call is retried only when Dataverse surely did not run it.
+            return idempotent or isinstance(error, Throttled) or getattr(error, "not_sent", False)
+
+        def on_retry(error: DataverseError, wait: float) -> None:
+            log.warning("dataverse retry %s %s after %s; waiting %.2fs", method, _path(url), error, wait)
+
+        return run_with_retries(
+            attempt, budget=self.retry_budget, may_retry=may_retry, sleep=self.sleep, on_retry=on_retry
+        )
+
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], body: Any, *, retry: bool
+    ) -> requests.Response:
+        """One attempt; a 401 refreshes the token and tries once more."""
+        response = self._send_raw(method, url, headers, body, force_refresh=False, retry=retry)
+        if response.status_code == 401:
+            log.info("dataverse 401 on %s %s: refreshing the token once", method, _path(url))
+            response = self._send_raw(method, url, headers, body, force_refresh=True, retry=True)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def _send_raw(
+        self, method: str, url: str, headers: dict[str, str], body: Any, *, force_refresh: bool, retry: bool
+    ) -> requests.Response:
+        token = self.token_provider.get_token(force_refresh=force_refresh)
+        all_headers = {**headers, "Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        try:
+            response = self.session.request(method, url, headers=all_headers, json=body, timeout=self.timeout)
+        except requests.exceptions.ConnectTimeout as exc:
+            self._record(started, retry)
+            raise _unavailable("Dataverse did not accept the connection in time", url, not_sent=True) from exc
+        except requests.exceptions.Timeout as exc:
+            self._record(started, retry)
+            raise _unavailable("Dataverse did not answer in time", url) from exc
+        except requests.exceptions.ConnectionError as exc:
+            self._record(started, retry)
+            raise _unavailable("could not reach Dataverse", url) from exc
+        elapsed = self._record(started, retry)
+        log.debug(
+            "dataverse %s %s -> %s in %.0f ms headers=%s",
+            method,
+            _path(url),
+            response.status_code,
+            elapsed,
+            redact_headers(all_headers),
+        )
+        return response
+
+    @staticmethod
+    def _record(started: float, retry: bool) -> float:
+        elapsed = (time.perf_counter() - started) * 1000
+        metrics.current().record(elapsed, retry=retry)
+        return elapsed
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def get(
+        self, path_or_url: str, params: Mapping[str, str | int] | None = None, *, annotations: bool = True
+    ) -> dict[str, Any]:
+        """GET a record, a collection or a function; the JSON body."""
+        response = self._request(
+            "GET", path_or_url, params=params, headers={"Prefer": prefer(annotations=annotations)}
+        )
+        return _json(response)
+
+    def get_page(
+        self,
+        path_or_url: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        page_size: int,
+        annotations: bool = True,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a collection: its rows and the `@odata.nextLink` (None on the last page)."""
+        headers = {"Prefer": prefer(annotations=annotations, page_size=page_size)}
+        body = _json(self._request("GET", path_or_url, params=params, headers=headers))
+        return list(body.get("value", [])), body.get("@odata.nextLink")
+
+    def iterate(
+        self,
+        path_or_url: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        page_size: int = 500,
+        annotations: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a collection, one page request at a time, following `@odata.nextLink`."""
+        rows, link = self.get_page(path_or_url, params, page_size=page_size, annotations=annotations)
+        yield from rows
+        while link:
+            rows, link = self.get_page(link, page_size=page_size, annotations=annotations)
+            yield from rows
+
+    def create(self, entity_set: str, body: Mapping[str, Any]) -> UUID:
+        """POST a new record (not retried unless surely unsent); its id from `OData-EntityId`."""
+        response = self._request("POST", odata.entity_path(entity_set), json=dict(body))
+        return _entity_id(response)
+
+    def upsert(
+        self,
+        entity_set: str,
+        record_id: UUID,
+        body: Mapping[str, Any],
+        *,
+        create_only: bool = False,
+        etag: str | None = None,
+        representation: bool = False,
+        params: Mapping[str, str | int] | None = None,
+    ) -> dict[str, Any] | None:
+        """PATCH a record: `create_only` adds If-None-Match: * (412 → Conflict), `etag` adds If-Match."""
+        headers: dict[str, str] = {}
+        if create_only:
+            headers["If-None-Match"] = "*"
+        if etag is not None:
+            headers["If-Match"] = etag
+        if representation:
+            headers["Prefer"] = prefer(representation=True)
+        response = self._request(
+            "PATCH", odata.entity_path(entity_set, record_id), json=dict(body), headers=headers, params=params
+        )
+        return _json(response) if response.status_code in (200, 201) and response.content else None
+
+    def update(
+        self, entity_set: str, record_id: UUID, body: Mapping[str, Any], *, etag: str | None = None
+    ) -> None:
+        """PATCH an existing record (If-Match: its etag, or * so a missing one is NotFound, not created)."""
+        self.upsert(entity_set, record_id, body, etag=etag or "*")
+
+    def delete(self, entity_set: str, record_id: UUID, *, etag: str | None = None) -> None:
+        """DELETE a record."""
+        headers = {"If-Match": etag} if etag else None
+        self._request("DELETE", odata.entity_path(entity_set, record_id), headers=headers)
+
+    def call_function(self, name: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        """An unbound function (GET), e.g. WhoAmI."""
+        return self.get(odata.identifier(name), params, annotations=False)
+
+    def call_action(
+        self, name: str, body: Mapping[str, Any], *, retry_safe: bool = False
+    ) -> dict[str, Any] | None:
+        """An unbound action (POST), e.g. CloseIncident; its JSON answer, None on 204."""
+        response = self._request("POST", odata.identifier(name), json=dict(body), retry_safe=retry_safe)
+        return _json(response) if response.content else None
+
+    def whoami(self) -> dict[str, Any]:
+        """`WhoAmI`: the application user's ids (a cheap check that credentials and access work)."""
+        return self.call_function("WhoAmI")
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+
+def _unavailable(message: str, url: str, *, not_sent: bool = False) -> Unavailable:
+    error = Unavailable(f"{message} ({_path(url)})")
+    error.not_sent = not_sent  # type: ignore[attr-defined]
+    return error
+
+
+def _path(url: str) -> str:
+    """The URL without scheme and host, for logs (the query stays: it never holds a secret)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise DataverseError(
+            "Dataverse answered with something that is not JSON", status=response.status_code
+        ) from exc
+    if not isinstance(body, dict):
+        raise DataverseError("Dataverse answered with unexpected JSON", status=response.status_code)
+    return body
+
+
+def _entity_id(response: requests.Response) -> UUID:
+    header = response.headers.get("OData-EntityId", "")
+    try:
+        return UUID(header.rsplit("(", 1)[1].rstrip(")"))
+    except (IndexError, ValueError) as exc:
+        raise DataverseError(
+            "Dataverse did not say which record it created", status=response.status_code
+        ) from exc

@@ -49,6 +49,15 @@ class AuthenticationFailed(DataverseError):
     """401 after a token refresh, or the identity provider refused to issue a token."""
 
 
+class TokenError(AuthenticationFailed):
+    """The identity provider refused to issue a token; the message names the AADSTS code and the fix."""
+
+    def __init__(self, message: str, *, aadsts: str | None = None, error: str | None = None) -> None:
+        super().__init__(message, code=aadsts or error)
+        self.aadsts = aadsts
+        self.error = error
+
+
 class PermissionDenied(DataverseError):
     """403: the application user lacks a privilege or is not set up in the environment."""
 
@@ -91,3 +100,53 @@ def error_class_for(status: int) -> type[DataverseError]:
     if status >= 500:
         return Unavailable
     return DataverseError
+
+
+# What to do about the identity provider's and Dataverse's most common refusals, in plain words.
+_AADSTS_ADVICE: dict[str, str] = {
+    "AADSTS7000215": (
+        "the client secret is wrong: copy the secret's Value (not its ID) from the app registration's "
+        "'Certificates & secrets' page into D365_CLIENT_SECRET"
+    ),
+    "AADSTS7000222": (
+        "the client secret has expired: create a new secret in the app registration and update "
+        "D365_CLIENT_SECRET"
+    ),
+    "AADSTS700016": (
+        "no application with this client id exists in the tenant: check D365_CLIENT_ID (the app "
+        "registration's Application (client) ID) and D365_TENANT_ID"
+    ),
+    "AADSTS90002": (
+        "the tenant was not found: check D365_TENANT_ID (the Directory (tenant) ID or a verified domain) "
+        "and D365_AUTHORITY_HOST for sovereign clouds"
+    ),
+    "AADSTS700027": (
+        "the certificate was not accepted: upload its public part to the app registration and check "
+        "D365_CERTIFICATE_THUMBPRINT"
+    ),
+    "AADSTS500011": ("the Dataverse environment was not found in this tenant: check D365_DATAVERSE_URL"),
+    "AADSTS50034": "the account does not exist in this tenant: check D365_TENANT_ID",
+}
+
+# Dataverse 403 when the app registration has no application user in the environment.
+APPLICATION_USER_MISSING = "0x80072560"
+_APPLICATION_USER_ADVICE = (
+    "the application is not set up as an application user in this Dataverse environment: in the Power "
+    "Platform admin center open the environment, Settings > Users + permissions > Application users, "
+    "add the app registration (D365_CLIENT_ID) and give it a security role"
+)
+
+
+def explain_aadsts(code: str | None) -> str:
+    """Plain words for an AADSTS code (or Dataverse's 'application user missing' code 0x80072560)."""
+    if not code:
+        return "the identity provider refused to issue a token: check the D365_* credentials"
+    normalized = code.strip()
+    if normalized.lower() == APPLICATION_USER_MISSING:
+        return _APPLICATION_USER_ADVICE
+    key = normalized.upper()
+    if not key.startswith("AADSTS"):
+        key = f"AADSTS{key}"
+    return _AADSTS_ADVICE.get(
+        key, "the identity provider refused to issue a token: look the code up in Microsoft's AADSTS list"
+    )

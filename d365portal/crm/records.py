@@ -1,0 +1,96 @@
+"""Turning Dataverse rows (raw values + annotations) into the typed records of `models.py`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from d365portal.crm.models import Choice, Lookup
+
+FORMATTED = "@OData.Community.Display.V1.FormattedValue"
+LOGICAL_NAME = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+
+Row = dict[str, Any]
+
+
+def lookup_column(name: str) -> str:
+    """The read name of a lookup: `customerid` → `_customerid_value`."""
+    return f"_{name}_value"
+
+
+def text(row: Row, column: str) -> str | None:
+    """A string column (None when empty)."""
+    value = row.get(column)
+    return None if value in (None, "") else str(value)
+
+
+def integer(row: Row, column: str) -> int | None:
+    """A whole-number column."""
+    value = row.get(column)
+    return None if value is None else int(value)
+
+
+def decimal(row: Row, column: str) -> Decimal | None:
+    """A decimal column, exactly (JSON numbers go through their text)."""
+    value = row.get(column)
+    return None if value is None else Decimal(str(value))
+
+
+def boolean(row: Row, column: str, default: bool = False) -> bool:
+    """A yes/no column."""
+    value = row.get(column)
+    return default if value is None else bool(value)
+
+
+def choice(row: Row, column: str) -> Choice | None:
+    """A choice column with Dataverse's label for it (the value itself when unlabelled)."""
+    value = row.get(column)
+    if value is None:
+        return None
+    label = row.get(column + FORMATTED)
+    return Choice(value=int(value), label=str(label) if label is not None else str(value))
+
+
+def required_choice(row: Row, column: str) -> Choice:
+    """A choice column that every row has (state, status)."""
+    found = choice(row, column)
+    if found is None:
+        raise ValueError(f"Dataverse row without {column}")
+    return found
+
+
+def lookup(row: Row, name: str) -> Lookup | None:
+    """A lookup (`name` is the logical column name): id, related record's name and table."""
+    column = lookup_column(name)
+    value = row.get(column)
+    if not value:
+        return None
+    return Lookup(
+        id=UUID(str(value)), name=row.get(column + FORMATTED), logical_name=row.get(column + LOGICAL_NAME)
+    )
+
+
+def timestamp(row: Row, column: str) -> datetime | None:
+    """A date-and-time column as an aware UTC datetime."""
+    value = row.get(column)
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def date_only(row: Row, column: str) -> date | None:
+    """A date-only column: the date part of the UTC instant Dataverse sends, never shifted a day."""
+    value = row.get(column)
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def uuid(row: Row, column: str) -> UUID:
+    """A primary key column."""
+    return UUID(str(row[column]))
