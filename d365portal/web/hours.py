@@ -1,21 +1,100 @@
-"""PLACEHOLDER (issue 5 replaces this file): the hour banks (Vigencia Soporte) and their detail."""
+"""Vigencia Soporte: the hour banks (entitlements) of the user's account and its associates.
+
+The list is one Dataverse request, the detail one more (the entitlement with its charged cases).
+Dates are date-only values shown as given; hours come from Dataverse, never computed from cases.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint
+from flask import Blueprint, current_app, render_template
+
+from d365portal.crm.models import AllocationType, Entitlement
+from d365portal.web.auth_context import current_principal, login_required
 
 bp = Blueprint("hours", __name__, url_prefix="/<lang>/vigencia-soporte")
 
+LOW_SHARE = Decimal("0.2")  # warn when fewer than 20 % of the hours remain
+EXPIRY_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the detail page shows about a bank's consumption."""
+
+    total: Decimal
+    used: Decimal
+    remaining: Decimal
+    low: bool  # fewer than 20 % left
+    empty: bool  # nothing left (remaining can go negative)
+    days_left: int | None  # days until the end date when it is within the warning window
+
+    @property
+    def meter_value(self) -> Decimal:
+        """Used hours clamped to the bar's range."""
+        return max(Decimal(0), min(self.used, self.total))
+
+    @property
+    def low_mark(self) -> Decimal:
+        """Half the bank used: the bar's "low" region ends here."""
+        return self.total / 2
+
+    @property
+    def high_mark(self) -> Decimal:
+        """80 % used: past here the bar shows the warning colour."""
+        return self.total * (1 - LOW_SHARE)
+
+
+def portal_today() -> date:
+    """Today in the portal's time zone (the end date is a calendar day there)."""
+    return datetime.now(ZoneInfo(current_app.config["SETTINGS"].timezone)).date()
+
+
+def usage_of(entitlement: Entitlement, today: date) -> Usage:
+    """Totals, the low-balance flag and the days to expiry of one bank."""
+    total = entitlement.total_terms or Decimal(0)
+    remaining = entitlement.remaining_terms if entitlement.remaining_terms is not None else total
+    used = entitlement.used_terms if entitlement.used_terms is not None else total - remaining
+    days_left = None
+    if entitlement.end_date is not None:
+        delta = (entitlement.end_date - today).days
+        if 0 <= delta <= EXPIRY_WARNING_DAYS:
+            days_left = delta
+    return Usage(
+        total=total,
+        used=used,
+        remaining=remaining,
+        low=total > 0 and remaining < total * LOW_SHARE,
+        empty=remaining <= 0,
+        days_left=days_left,
+    )
+
 
 @bp.get("/")
+@login_required
 def index() -> str:
-    """Hour banks (placeholder)."""
-    return ""
+    """Every hour bank in scope, state ↑ (the repository's order)."""
+    principal = current_principal()
+    assert principal is not None  # noqa: S101 - login_required
+    entitlements = current_app.extensions["crm"].entitlements.list_for(principal.scope)
+    return render_template("hours/index.html", entitlements=entitlements)
 
 
 @bp.get("/<uuid:entitlement_id>")
+@login_required
 def detail(entitlement_id: UUID) -> str:
-    """One hour bank (placeholder)."""
-    return ""
+    """One hour bank with its usage and the cases charged to it; 404 outside the user's scope."""
+    principal = current_principal()
+    assert principal is not None  # noqa: S101 - login_required
+    entitlement = current_app.extensions["crm"].entitlements.get_for(principal.scope, entitlement_id)
+    return render_template(
+        "hours/detail.html",
+        entitlement=entitlement,
+        usage=usage_of(entitlement, portal_today()),
+        in_hours=entitlement.allocation_type.value == AllocationType.NUMBER_OF_HOURS,
+    )

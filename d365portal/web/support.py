@@ -1,33 +1,79 @@
-"""PLACEHOLDER (issue 5 replaces this file): the case list, a case, a new case, the associate lookup."""
+"""Soporte técnico: the user's cases (search, filter, sort, pages) and the read-only case page.
+
+Each page view is one Dataverse request; labels of priority and status reason are Dataverse's own
+formatted values. The new-case form and the associate lookup live in `support_new.py` (same blueprint).
+"""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from flask import Blueprint
+from flask import Blueprint, current_app, render_template, request
+
+from d365portal.crm import Crm
+from d365portal.web.auth_context import Principal, current_principal, login_required
+from d365portal.web.listing import FILTERS, PAGE_SIZES, SORTS, ListState, parse_state
 
 bp = Blueprint("support", __name__, url_prefix="/<lang>/support")
 
+# Column headers of the case list, in the manual's order: (sort key, message key).
+COLUMNS = (
+    ("ticket_number", "support.col_number"),
+    ("title", "support.col_title"),
+    ("customer", "support.col_customer"),
+    ("priority", "support.col_priority"),
+    ("status_reason", "support.col_status"),
+    ("created_on", "support.col_created"),
+)
+_HEADINGS = {"open": "support.list_open", "resolved": "support.list_resolved", "all": "support.list_all"}
+
+
+def crm() -> Crm:
+    """The repositories of this app."""
+    return current_app.extensions["crm"]  # type: ignore[no-any-return]
+
+
+def principal() -> Principal:
+    """The signed-in user (views are behind `login_required`)."""
+    user = current_principal()
+    assert user is not None  # noqa: S101 - guaranteed by login_required
+    return user
+
 
 @bp.get("/")
+@login_required
 def cases() -> str:
-    """Case list (placeholder)."""
-    return ""
+    """Mis casos: one page of the user's cases, as the query string asks."""
+    state: ListState = parse_state(request.args)
+    page = crm().cases.list_for(
+        principal().scope,
+        search=state.search or None,
+        which=state.which,
+        sort=state.sort,
+        direction=state.direction,
+        page_size=state.size,
+        cursor=state.cursor,
+    )
+    context: dict[str, Any] = {
+        "state": state,
+        "page": page,
+        "columns": COLUMNS,
+        "heading": _HEADINGS[state.which],
+        "filters": FILTERS,
+        "page_sizes": PAGE_SIZES,
+        "sorts": SORTS,
+    }
+    return render_template("support/cases.html", **context)
 
 
 @bp.get("/case/<uuid:case_id>")
+@login_required
 def case(case_id: UUID) -> str:
-    """One case (placeholder)."""
-    return ""
+    """One case, read-only, with every field and its description; 404 outside the user's scope."""
+    record = crm().cases.get_for(principal().scope, case_id)
+    return render_template("support/case.html", case=record)
 
 
-@bp.route("/create-case/", methods=["GET", "POST"])
-def new_case() -> str:
-    """New case (placeholder)."""
-    return ""
-
-
-@bp.get("/create-case/associates")
-def associates() -> str:
-    """Associate lookup (placeholder)."""
-    return ""
+# The new-case form and the lookup register their views on `bp`.
+from d365portal.web import support_new  # noqa: E402, F401
