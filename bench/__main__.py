@@ -1,0 +1,183 @@
+"""`python -m bench`: start the emulator and the portal, measure them, write the report and the plot."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import idp, report
+from bench.journey import Customer, JourneyError
+from bench.load import run_load
+from bench.measure import EmulatorProbe, calibrate, overhead, scale_check
+from bench.plot import plot_latency
+from bench.processes import PROJECT_ROOT, MemorySampler
+from bench.seeding import BENCH_PASSWORD, LARGE_USER, SMALL_USER, bench_username
+from bench.stack import Stack, StackOptions
+from bench.stats import by_page, summarize
+
+
+def _production_pool() -> tuple[int, int]:
+    """Workers and threads as the production settings give them (config file and environment)."""
+    from d365portal.settings import Settings, SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        settings = Settings.model_construct()
+    return settings.workers, settings.threads
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    workers, threads = _production_pool()
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--users", type=int, default=40, help="simulated customers (default 40)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
+    parser.add_argument("--latency-ms", type=int, default=50, help="latency the emulator adds (default 50)")
+    parser.add_argument(
+        "--workers", type=int, default=workers, help=f"gunicorn workers (settings: {workers})"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=threads, help=f"threads per worker (settings: {threads})"
+    )
+    parser.add_argument("--accounts", type=int, default=8, help="customer accounts the users spread over")
+    parser.add_argument("--repeat", type=int, default=25, help="views per page in the overhead pass")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 50 / 50,000 cases check")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench", help="report directory")
+    args = parser.parse_args(argv)
+    if not 1 <= args.users <= 500 or args.duration <= 0 or args.duration > 3600:
+        parser.error("--users must be 1..500 and --duration 0..3600 seconds")
+    args.accounts = max(1, min(args.accounts, args.users, 99))
+    return args
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _start_main_stack(
+    args: argparse.Namespace, provider: idp.FakeIdentityProvider
+) -> tuple[Stack, dict[str, Any]]:
+    """Start with the real MSAL token path; fall back to a static token if the adapter cannot use it."""
+    options = StackOptions(
+        args.out,
+        args.latency_ms,
+        args.workers,
+        args.threads,
+        args.users,
+        args.accounts,
+        identity_provider=provider,
+    )
+    stack = Stack("load", options).start()
+    try:
+        Customer(stack.portal_url, bench_username(0), BENCH_PASSWORD, lambda s: None).sign_in()
+        return stack, {"path": "client_secret (MSAL) against a loopback identity provider", "note": None}
+    except JourneyError as exc:
+        if provider.token_requests:
+            raise
+        stack.stop()
+        note = (
+            f"the portal got no token from the loopback identity provider ({exc}); "
+            "ran with D365_AUTH=static, so token requests were not measured"
+        )
+        _say(f"  ! {note}")
+        options.identity_provider = None
+        return Stack("load", options).start(), {"path": "static", "note": note}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every phase of the benchmark; returns the report."""
+    for stale in ("report.json", "latency.png", "logs"):
+        path = args.out / stale
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    users = [(bench_username(i), BENCH_PASSWORD) for i in range(args.users)]
+    parameters = {
+        "users": args.users,
+        "duration_s": args.duration,
+        "latency_ms": args.latency_ms,
+        "workers": args.workers,
+        "threads": args.threads,
+        "accounts": args.accounts,
+    }
+    _say(f"bench: {parameters}")
+    provider = idp.FakeIdentityProvider(Path(tempfile.mkdtemp(prefix="d365bench-idp-"))).start()
+    result: dict[str, Any] = {"parameters": parameters}
+    stack = None
+    try:
+        _say("starting the emulator (seeding bench users) and the portal under gunicorn…")
+        stack, token_path = _start_main_stack(args, provider)
+        assert stack.portal is not None
+        memory = MemorySampler(stack.portal.pid).start()
+        probe = EmulatorProbe(stack.emulator_url, idp.ACCESS_TOKEN)
+        _say("calibration: Dataverse calls per page, one view at a time…")
+        costs = calibrate(stack.portal_url, probe, bench_username(0), BENCH_PASSWORD)
+        result["dataverse_calls_per_page"] = {page: cost.summary() for page, cost in costs.items()}
+        _say("overhead: each page alone vs. its Dataverse requests made directly…")
+        result["overhead"] = overhead(
+            stack.portal_url, probe, costs, bench_username(1 % args.users), BENCH_PASSWORD, repeat=args.repeat
+        )
+        _say(f"load: {args.users} customers for {args.duration:.0f} s…")
+        probe.reset()
+        load = run_load(stack.portal_url, users, args.duration)
+        dataverse_total = int(probe.stats()["total"])
+        peaks = memory.stop()
+        views = len(load.samples)
+        result["load"] = {
+            "elapsed_s": round(load.elapsed, 1),
+            "journeys": load.journeys,
+            "failed_journeys": load.failed_journeys,
+            "failures": dict(load.failures),
+            "pages": by_page(load.samples, load.elapsed),
+            "overall": summarize(load.samples, load.elapsed),
+            "dataverse_requests": dataverse_total,
+            "dataverse_calls_per_view": round(dataverse_total / views, 3) if views else None,
+        }
+        result["workers"] = {"peak_rss_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in peaks.items()}}
+        count = provider.token_requests if token_path["path"] != "static" else None
+        result["token_requests"] = {"count": count, "path": token_path["path"], "note": token_path["note"]}
+        stack.stop()
+        stack = None
+        if not args.no_scale:
+            _say("scale check: seeding an account with 50 cases and one with 50,000…")
+            options = StackOptions(args.out, args.latency_ms, args.workers, args.threads, 1, 1, scale=True)
+            stack = Stack("scale", options).start()
+            probe = EmulatorProbe(stack.emulator_url, idp.ACCESS_TOKEN)
+            result["scale_check"] = scale_check(
+                stack.portal_url, probe, {SMALL_USER: 50, LARGE_USER: 50_000}, BENCH_PASSWORD
+            )
+    finally:
+        if stack is not None:
+            stack.stop()
+        provider.stop()
+    result["budgets"] = report.budgets(result)
+    result["ok"] = all(b["ok"] for b in result["budgets"])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 0 when every budget holds, 1 otherwise, 2 when it could not run."""
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        result = run(args)
+    except (RuntimeError, JourneyError, OSError) as exc:
+        _say(f"bench failed: {exc}")
+        return 2
+    result["wall_time_s"] = round(time.monotonic() - started, 1)
+    path = report.write(result, args.out / "report.json")
+    png = plot_latency(result, args.out / "latency.png")
+    _say("")
+    _say(report.table(result))
+    _say("")
+    _say(f"report: {path}\nplot:   {png}")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""A simulated customer walking the manual's journeys with its own `requests.Session`.
+
+Every HTTP exchange is one page view: it is timed, classified by page and recorded. Redirects are
+followed by hand so that a redirect's target counts as its own page view (as the browser sees it).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import requests
+
+from bench import html
+
+LANG = "es-ES"
+SEARCH_WORDS = ("impresora", "correo", "vpn", "reporte", "licencia", "servidor")
+
+# Page kinds, in journey order; the report lists them in this order.
+PAGES = (
+    "login_form",
+    "sign_in",
+    "home",
+    "case_list",
+    "search",
+    "case",
+    "new_case_form",
+    "associates",
+    "submit",
+    "hour_banks",
+    "hour_bank",
+    "sign_out",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One page view as the customer saw it."""
+
+    page: str
+    started: float  # time.monotonic()
+    ms: float
+    status: int
+    ok: bool
+    size: int
+    note: str = ""
+
+
+class JourneyError(Exception):
+    """The portal answered something a customer would see as an error; the journey stops here."""
+
+
+def classify(method: str, url: str) -> str:
+    """The page kind of a request, from its method and path."""
+    parts = urlsplit(url)
+    path, query = parts.path, parse_qs(parts.query)
+    if path.endswith("/Account/Login/Login"):
+        return "sign_in" if method == "POST" else "login_form"
+    if path.endswith("/Account/Login/LogOff"):
+        return "sign_out"
+    if "/support/create-case/associates" in path:
+        return "associates"
+    if "/support/create-case" in path:
+        return "submit" if method == "POST" else "new_case_form"
+    if "/support/case/" in path:
+        return "case"
+    if "/support" in path:
+        return "search" if any(k in query for k in ("q", "search", "buscar", "s")) else "case_list"
+    if "/vigencia-soporte/" in path and path.rstrip("/").split("/")[-1] != "vigencia-soporte":
+        return "hour_bank"
+    if "/vigencia-soporte" in path:
+        return "hour_banks"
+    return "home" if method == "GET" else "other"
+
+
+Hook = Callable[[str, str, str], None]  # (page kind, method, url)
+
+
+class Customer:
+    """One signed-in (or signing-in) customer of the portal."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        record: Callable[[Sample], None],
+        *,
+        seed: int = 0,
+        before: Hook | None = None,
+        after: Hook | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self.password = password
+        self._record = record
+        self._rng = random.Random(seed)
+        self._before = before
+        self._after = after
+        self._timeout = timeout
+        self.session = requests.Session()
+
+    # --- one exchange -------------------------------------------------------------------------
+    def fetch(self, method: str, url: str, data: dict[str, str] | None = None) -> requests.Response:
+        """One page view (redirects followed as separate views); raises JourneyError on a bad answer."""
+        url = urljoin(self.base_url + "/", url)
+        for _hop in range(5):
+            page = classify(method, url)
+            if self._before:
+                self._before(page, method, url)
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method, url, data=data, allow_redirects=False, timeout=self._timeout
+                )
+                body = response.content
+            except requests.RequestException as exc:
+                ms = (time.monotonic() - started) * 1000
+                self._record(Sample(page, started, ms, 0, False, 0, type(exc).__name__))
+                raise JourneyError(f"{page}: {type(exc).__name__}") from exc
+            ms = (time.monotonic() - started) * 1000
+            if self._after:
+                self._after(page, method, url)
+            ok = response.status_code < 400
+            note = "" if ok else f"HTTP {response.status_code}"
+            self._record(Sample(page, started, ms, response.status_code, ok, len(body), note))
+            if not ok:
+                raise JourneyError(f"{page}: HTTP {response.status_code} at {urlsplit(url).path}")
+            if response.status_code in (301, 302, 303, 307, 308):
+                url = urljoin(url, response.headers["Location"])
+                if response.status_code in (301, 302, 303):
+                    method, data = "GET", None
+                continue
+            return response
+        raise JourneyError(f"too many redirects from {url}")
+
+    def submit(
+        self, form: html.Form, page_url: str, values: dict[str, str] | None = None
+    ) -> requests.Response:
+        """Submit `form` (with its CSRF token and other hidden fields) with `values` filled in."""
+        fields = {**form.fields, **(values or {})}
+        target = urljoin(page_url, form.action or page_url)
+        if form.method == "post":
+            return self.fetch("POST", target, data=fields)
+        query = "&".join(f"{requests.utils.quote(k)}={requests.utils.quote(v)}" for k, v in fields.items())
+        return self.fetch("GET", f"{target.split('?', 1)[0]}?{query}")
+
+    # --- the manual's procedures --------------------------------------------------------------
+    def sign_in(self) -> requests.Response:
+        """Ingresar al Portal: the form, then Usuario + Contraseña + Iniciar Sesión."""
+        self.session.cookies.clear()
+        login_url = f"/{LANG}/Account/Login/Login"
+        page = self.fetch("GET", login_url)
+        form = _login_form(page.text)
+        if form is None:
+            raise JourneyError("login_form: no sign-in form")
+        user_field = form.named_like("user", "usuario", "name") or "username"
+        pass_field = next((n for n, kind, _v in form.controls if kind == "password"), "password")
+        landing = self.submit(form, page.url, {user_field: self.username, pass_field: self.password})
+        if "/Account/Login/Login" in urlsplit(landing.url).path:
+            raise JourneyError("sign_in: the portal refused the bench user's credentials")
+        return landing
+
+    def my_support(self) -> list[str]:
+        """Mi Soporte: the case list, a search, and the links to the cases shown."""
+        listing = self.fetch("GET", f"/{LANG}/support/")
+        case_links = html.links_matching(listing.text, listing.url, "/support/case/")
+        search_form = _search_form(listing.text)
+        if search_form is not None:
+            name = search_form.named_like("q", "search", "buscar", "busq") or "q"
+            found = self.submit(search_form, listing.url, {name: self._rng.choice(SEARCH_WORDS)})
+            case_links += html.links_matching(found.text, found.url, "/support/case/")
+        return case_links
+
+    def open_case(self, case_links: list[str]) -> None:
+        """Open one case of the list."""
+        if not case_links:
+            raise JourneyError("case_list: no case to open")
+        self.fetch("GET", self._rng.choice(case_links))
+
+    def new_case(self) -> None:
+        """Abrir un caso nuevo: the form, the Asociado lookup, then Enviar."""
+        form_page = self.fetch("GET", f"/{LANG}/support/create-case/")
+        form = _case_form(form_page.text)
+        if form is None:
+            raise JourneyError("new_case_form: no case form")
+        values: dict[str, str] = {}
+        lookup = html.links_matching(form_page.text, form_page.url, "/create-case/associates")
+        if lookup:
+            chosen = self._pick_associate(lookup[0])
+            if chosen is not None:
+                form_page, form, values = chosen
+        title_field = form.named_like("title", "titulo") or "title"
+        description_field = form.named_like("description", "descripcion") or "description"
+        values[title_field] = f"Bench {self._rng.choice(SEARCH_WORDS)} {self._rng.randrange(10**6)}"
+        values[description_field] = "Caso creado por el benchmark: descripción detallada del caso."
+        result = self.submit(form, form_page.url, values)
+        if "CAS-" not in result.text:
+            raise JourneyError("submit: no case number shown after Enviar")
+
+    def _pick_associate(self, lookup_url: str) -> tuple[requests.Response, html.Form, dict[str, str]] | None:
+        """Buscar registros: pick the first associate and come back to the form with it selected."""
+        page = self.fetch("GET", lookup_url)
+        forms, _links = html.parse(page.text)
+        for form in forms:
+            radios = [(n, v) for n, kind, v in form.controls if kind == "radio" and v]
+            if radios:
+                name, value = radios[0]
+                back = self.submit(form, page.url, {name: value})
+                case_form = _case_form(back.text)
+                if case_form is not None:
+                    return back, case_form, {}
+        return None
+
+    def hour_banks(self) -> requests.Response:
+        """Vigencia de Soporte: the list, then one hour bank's detail."""
+        listing = self.fetch("GET", f"/{LANG}/vigencia-soporte/")
+        details = html.links_matching(listing.text, listing.url, "/vigencia-soporte/")
+        details = [u for u in details if urlsplit(u).path.rstrip("/").split("/")[-1] != "vigencia-soporte"]
+        if not details:
+            raise JourneyError("hour_banks: no hour bank to open")
+        return self.fetch("GET", self._rng.choice(details))
+
+    def sign_out(self, page: requests.Response) -> None:
+        """Cerrar sesión (a POST with the CSRF token)."""
+        form = html.form_with(page.text, action_part="/Account/Login/LogOff")
+        if form is None:
+            raise JourneyError("sign_out: no sign-out form on the page")
+        self.submit(form, page.url)
+
+    def journey(self) -> None:
+        """The whole manual, once: sign in, my support, a case, a new case, hour banks, sign out."""
+        self.sign_in()
+        links = self.my_support()
+        self.open_case(links)
+        self.new_case()
+        detail = self.hour_banks()
+        self.sign_out(detail)
+
+
+def _login_form(text: str) -> html.Form | None:
+    forms, _ = html.parse(text)
+    return next((f for f in forms if any(kind == "password" for _n, kind, _v in f.controls)), None)
+
+
+def _search_form(text: str) -> html.Form | None:
+    forms, _ = html.parse(text)
+    return next(
+        (f for f in forms if f.method == "get" and any(k in {"search", "text"} for _n, k, _v in f.controls)),
+        None,
+    )
+
+
+def _case_form(text: str) -> html.Form | None:
+    forms, _ = html.parse(text)
+    return next(
+        (f for f in forms if f.method == "post" and any(kind == "textarea" for _n, kind, _v in f.controls)),
+        None,
+    )

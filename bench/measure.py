@@ -1,0 +1,183 @@
+"""Measurements around the load run: Dataverse calls per page, the portal's own overhead, scale.
+
+They run one customer at a time, so the emulator's counters (`/_emulator/stats`) and the bench
+recorder's log (`/_bench/traffic`) can be read before and after each page view and attributed to it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from bench.journey import Customer, Sample
+from bench.stats import percentile
+
+
+class EmulatorProbe:
+    """Reads and resets the emulator's request counters and the bench recorder's traffic log."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.http = requests.Session()
+
+    def reset(self) -> None:
+        """Zero the counters and clear the traffic log."""
+        self.http.post(f"{self.url}/_emulator/stats/reset", timeout=10).raise_for_status()
+        self.http.post(f"{self.url}/_bench/traffic", timeout=10).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        """The emulator's counters as it reports them ({"total": n, "requests": {...}})."""
+        response = self.http.get(f"{self.url}/_emulator/stats", timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def traffic(self) -> list[dict[str, Any]]:
+        """The Web API requests recorded since the last reset."""
+        response = self.http.get(f"{self.url}/_bench/traffic", timeout=30)
+        response.raise_for_status()
+        return list(response.json())
+
+    def replay(self, calls: list[dict[str, Any]]) -> float:
+        """Make the same Web API requests directly, one after the other; elapsed milliseconds."""
+        started = time.monotonic()
+        for call in calls:
+            headers = {**call["headers"], "Authorization": f"Bearer {self.token}"}
+            url = f"{self.url}{call['path']}" + (f"?{call['query']}" if call["query"] else "")
+            response = self.http.request(call["method"], url, headers=headers, timeout=30)
+            response.raise_for_status()
+        return (time.monotonic() - started) * 1000
+
+
+@dataclass
+class PageCost:
+    """What one kind of page costs in Dataverse requests, seen one view at a time."""
+
+    calls: list[int] = field(default_factory=list)
+    dataverse_bytes: list[int] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # the last view's Web API requests
+    url: str | None = None  # a GET URL of this page, to time it again
+
+    def summary(self) -> dict[str, Any]:
+        """Calls per view (max and mean), the request shapes, bytes received from Dataverse."""
+        return {
+            "views": len(self.calls),
+            "max": max(self.calls, default=0),
+            "mean": round(sum(self.calls) / len(self.calls), 2) if self.calls else 0,
+            "requests": sorted({f"{c['method']} {_entity(c['path'])}" for c in self.requests}),
+            "dataverse_bytes_mean": round(sum(self.dataverse_bytes) / len(self.dataverse_bytes))
+            if self.dataverse_bytes
+            else 0,
+        }
+
+
+def _entity(path: str) -> str:
+    return path.split("/api/data/", 1)[-1].split("/", 1)[-1].split("(")[0]
+
+
+def calibrate(
+    base_url: str, probe: EmulatorProbe, username: str, password: str, journeys: int = 2
+) -> dict[str, PageCost]:
+    """Walk the journey alone `journeys` times, attributing the emulator's counters to each page view."""
+    pages: dict[str, PageCost] = defaultdict(PageCost)
+
+    def before(page: str, method: str, url: str) -> None:
+        probe.reset()
+
+    def after(page: str, method: str, url: str) -> None:
+        traffic = probe.traffic()
+        cost = pages[page]
+        cost.calls.append(int(probe.stats()["total"]))
+        cost.dataverse_bytes.append(sum(int(call["bytes"]) for call in traffic))
+        cost.requests = traffic
+        if method == "GET" and cost.url is None:
+            cost.url = url
+
+    for n in range(journeys):
+        Customer(base_url, username, password, lambda s: None, seed=n, before=before, after=after).journey()
+    return dict(pages)
+
+
+# Pages a signed-in customer can reload without side effects (the overhead pass times these).
+RELOADABLE = ("home", "case_list", "search", "case", "new_case_form", "associates", "hour_banks", "hour_bank")
+
+
+def overhead(
+    base_url: str,
+    probe: EmulatorProbe,
+    costs: dict[str, PageCost],
+    username: str,
+    password: str,
+    repeat: int = 25,
+) -> dict[str, dict[str, Any]]:
+    """Per page: p50 of the page alone minus p50 of its own Dataverse requests made directly."""
+    samples: list[Sample] = []
+    customer = Customer(base_url, username, password, samples.append)
+    customer.sign_in()
+    result: dict[str, dict[str, Any]] = {}
+    for page in RELOADABLE:
+        cost = costs.get(page)
+        if cost is None or cost.url is None or any(c["method"] != "GET" for c in cost.requests):
+            continue
+        samples.clear()
+        direct: list[float] = []
+        for _ in range(repeat):  # interleaved, so both see the same machine state
+            customer.fetch("GET", cost.url)
+            direct.append(probe.replay(cost.requests))
+        page_ms = [s.ms for s in samples if s.page == page]
+        page_p50, direct_p50 = percentile(page_ms, 50) or 0.0, percentile(direct, 50) or 0.0
+        result[page] = {
+            "page_p50_ms": round(page_p50, 2),
+            "dataverse_direct_p50_ms": round(direct_p50, 2),
+            "overhead_ms": round(page_p50 - direct_p50, 2),
+            "dataverse_requests": len(cost.requests),
+        }
+    customer.sign_out(customer.fetch("GET", "/es-ES/support/"))
+    return result
+
+
+def scale_check(
+    base_url: str, probe: EmulatorProbe, accounts: dict[str, int], password: str, repeat: int = 15
+) -> dict[str, Any]:
+    """The case list of each account (50 vs 50,000 cases): Dataverse calls, bytes and latency."""
+    figures: dict[str, dict[str, Any]] = {}
+    for username, cases in accounts.items():
+        samples: list[Sample] = []
+        calls: list[int] = []
+        dv_bytes: list[int] = []
+
+        def before(page: str, method: str, url: str) -> None:
+            probe.reset()
+
+        def after(
+            page: str, method: str, url: str, calls: list[int] = calls, dv_bytes: list[int] = dv_bytes
+        ) -> None:
+            calls.append(int(probe.stats()["total"]))
+            dv_bytes.append(sum(int(c["bytes"]) for c in probe.traffic()))
+
+        customer = Customer(base_url, username, password, samples.append)
+        customer.sign_in()
+        customer.fetch("GET", "/es-ES/support/")  # warm-up
+        samples.clear()
+        measured = Customer(base_url, username, password, samples.append, before=before, after=after)
+        measured.session = customer.session
+        for _ in range(repeat):
+            measured.fetch("GET", "/es-ES/support/")
+        figures[username] = {
+            "cases": cases,
+            "dataverse_calls_per_view": round(sum(calls) / len(calls), 2),
+            "dataverse_bytes_per_view": round(sum(dv_bytes) / len(dv_bytes)),
+            "page_bytes": round(sum(s.size for s in samples) / len(samples)),
+            "p50_ms": round(percentile([s.ms for s in samples], 50) or 0.0, 1),
+        }
+    small, large = (figures[name] for name in accounts)
+    checks = {}
+    for key in ("dataverse_calls_per_view", "dataverse_bytes_per_view", "page_bytes", "p50_ms"):
+        base, value = small[key], large[key]
+        ratio = (value / base) if base else (1.0 if value == base else float("inf"))
+        checks[key] = {"small": base, "large": value, "ratio": round(ratio, 3), "ok": abs(ratio - 1) <= 0.20}
+    return {"accounts": figures, "checks": checks, "ok": all(c["ok"] for c in checks.values())}

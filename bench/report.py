@@ -1,0 +1,160 @@
+"""The report: figures per page and overall, the budgets with ok/not ok, the table printed at the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# DESIGN.md decision 3: one Dataverse request per page view; these three may make two.
+TWO_CALL_PAGES = frozenset({"sign_in", "submit", "hour_bank"})
+LIST_PAGES = ("case_list", "search", "hour_banks")
+OVERHEAD_BUDGET_MS = 5.0
+
+
+def _budget(name: str, figure: Any, limit: Any, ok: bool, why: str = "") -> dict[str, Any]:
+    entry = {"name": name, "figure": figure, "limit": limit, "ok": bool(ok)}
+    if not ok and why:
+        entry["why"] = why
+    return entry
+
+
+def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Check every budget of issue #7 against the report's figures."""
+    checks: list[dict[str, Any]] = []
+    for page, cost in report["dataverse_calls_per_page"].items():
+        limit = 2 if page in TWO_CALL_PAGES else 1
+        checks.append(
+            _budget(
+                f"dataverse calls per view: {page}",
+                cost["max"],
+                f"<= {limit}",
+                cost["max"] <= limit,
+                f"{page} made {cost['max']} requests in one view: {', '.join(cost['requests'])}",
+            )
+        )
+    for page in LIST_PAGES:
+        figure = report["overhead"].get(page)
+        if figure is None:
+            checks.append(
+                _budget(
+                    f"overhead_ms p50: {page}",
+                    None,
+                    f"<= {OVERHEAD_BUDGET_MS}",
+                    False,
+                    "not measured (the page was not reached)",
+                )
+            )
+            continue
+        value = figure["overhead_ms"]
+        checks.append(
+            _budget(
+                f"overhead_ms p50: {page}",
+                value,
+                f"<= {OVERHEAD_BUDGET_MS}",
+                value <= OVERHEAD_BUDGET_MS,
+                f"page p50 {figure['page_p50_ms']} ms vs the same Dataverse requests made directly "
+                f"{figure['dataverse_direct_p50_ms']} ms",
+            )
+        )
+    load = report["load"]
+    errors = load["overall"]["errors"]
+    failures = ", ".join(f"{k} ×{v}" for k, v in load["failures"].items())
+    checks.append(_budget("errors", errors, "== 0", errors == 0, f"failed journeys: {failures}"))
+    tokens = report["token_requests"]
+    workers = report["parameters"]["workers"]
+    if tokens["count"] is None:
+        checks.append(_budget("token requests", None, f"<= {workers}", False, tokens["note"]))
+    else:
+        checks.append(
+            _budget(
+                "token requests",
+                tokens["count"],
+                f"<= {workers} (workers)",
+                tokens["count"] <= workers,
+                "more tokens than worker processes: the token cache is not shared within a process",
+            )
+        )
+    scale = report.get("scale_check")
+    if scale is not None:
+        bad = [k for k, c in scale["checks"].items() if not c["ok"]]
+        checks.append(
+            _budget(
+                "scale: 50 vs 50,000 cases within 20%",
+                {k: c["ratio"] for k, c in scale["checks"].items()},
+                "ratio 0.8–1.2",
+                scale["ok"],
+                f"out of range: {', '.join(bad)}",
+            )
+        )
+    return checks
+
+
+def write(report: dict[str, Any], path: Path) -> Path:
+    """Write the report as indented JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def table(report: dict[str, Any]) -> str:
+    """The page table and the budgets, as plain text."""
+    rows = [("page", "count", "/s", "p50 ms", "p95 ms", "p99 ms", "errors", "DV calls", "overhead ms")]
+    pages = report["load"]["pages"]
+    for page, figures in {**pages, "overall": report["load"]["overall"]}.items():
+        calls = report["dataverse_calls_per_page"].get(page, {}).get("max")
+        if page == "overall":
+            calls = report["load"]["dataverse_calls_per_view"]
+        over = report["overhead"].get(page, {}).get("overhead_ms")
+        rows.append(
+            (
+                page,
+                figures["count"],
+                figures["throughput_per_s"],
+                figures["p50_ms"],
+                figures["p95_ms"],
+                figures["p99_ms"],
+                figures["errors"],
+                calls,
+                over,
+            )
+        )
+    widths = [max(len(_cell(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            _cell(v).ljust(w) if i == 0 else _cell(v).rjust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    workers = report["workers"]
+    lines.append(
+        f"workers: {len(workers['peak_rss_mb'])}, peak RSS per worker (MB): "
+        + ", ".join(f"{v:.0f}" for v in workers["peak_rss_mb"].values())
+        + f"; token requests: {_cell(report['token_requests']['count'])}"
+    )
+    scale = report.get("scale_check")
+    if scale:
+        for name, fig in scale["accounts"].items():
+            lines.append(
+                f"scale {name:<12} {fig['cases']:>6} cases: {fig['dataverse_calls_per_view']} DV calls, "
+                f"{fig['dataverse_bytes_per_view']} B from DV, {fig['page_bytes']} B page, "
+                f"p50 {fig['p50_ms']} ms"
+            )
+    lines.append("")
+    lines.append("budgets:")
+    for check in report["budgets"]:
+        mark = "ok    " if check["ok"] else "NOT OK"
+        why = f"  — {check['why']}" if not check["ok"] and check.get("why") else ""
+        lines.append(f"  [{mark}] {check['name']}: {_cell(check['figure'])} (limit {check['limit']}){why}")
+    return "\n".join(lines)
