@@ -1,0 +1,164 @@
+"""The request log: one line per request with what an operator needs, and never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from flask import Flask, current_app
+from responses import matchers
+
+from d365portal import create_app
+from d365portal.logs import RedactionFilter, configure_logging, incoming_request_id, redact
+from d365portal.settings import Settings
+from tests.conftest import make_settings
+
+ORG = "https://contoso.crm.dynamics.com"
+WHOAMI = f"{ORG}/api/data/v9.2/WhoAmI"
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvbnRvc28ifQ.c2lnbmF0dXJl"
+CLIENT_SECRET = "Kx8Q~client-secret-value-0123"
+
+
+def portal(tmp_path: Path, **overrides: Any) -> Flask:
+    """A portal against a mocked Dataverse, with a test page that makes two Dataverse calls."""
+    settings = make_settings(tmp_path, ORG, static_token=TOKEN, **overrides)
+    app = create_app(settings)
+    app.testing = True
+
+    @app.get("/_test/two-calls")
+    def two_calls() -> dict[str, str]:
+        client = current_app.extensions["dataverse"]
+        client.whoami()
+        return client.whoami()
+
+    return app
+
+
+def whoami_stub(mock: responses.RequestsMock, request_id: str | None = None) -> None:
+    match = [matchers.header_matcher({"x-ms-client-request-id": request_id})] if request_id else []
+    mock.get(WHOAMI, json={"UserId": str(uuid.uuid4()), "BusinessUnitId": "b", "OrganizationId": "o"},
+             match=match)
+
+
+def request_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "d365portal.request" in line]
+
+
+def test_one_text_line_per_request_with_every_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = portal(tmp_path)
+    with responses.RequestsMock() as mock:
+        whoami_stub(mock)
+        whoami_stub(mock)
+        response = app.test_client().get("/_test/two-calls?code=reset-token-secret")
+    lines = request_lines(capsys.readouterr().out)
+    assert len(lines) == 1
+    line = lines[0]
+    request_id = response.headers["X-Request-ID"]
+    assert uuid.UUID(request_id)
+    assert " INFO d365portal.request: GET /_test/two-calls 200 " in line
+    assert "dataverse=2/" in line and f"request_id={request_id}" in line
+    assert "reset-token-secret" not in line  # the query string (reset codes) is never logged
+
+
+def test_json_lines_carry_the_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = portal(tmp_path, log_format="json")
+    with responses.RequestsMock() as mock:
+        whoami_stub(mock)
+        whoami_stub(mock)
+        app.test_client().get("/_test/two-calls")
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    entry = next(e for e in entries if e["logger"] == "d365portal.request")
+    assert entry["method"] == "GET" and entry["path"] == "/_test/two-calls" and entry["status"] == 200
+    assert entry["dataverse_calls"] == 2
+    assert entry["duration_ms"] >= entry["dataverse_ms"] >= 0
+    assert uuid.UUID(entry["request_id"])
+
+
+def test_a_guid_request_id_is_kept_and_sent_to_dataverse(tmp_path: Path) -> None:
+    app = portal(tmp_path)
+    incoming = str(uuid.uuid4())
+    with responses.RequestsMock() as mock:
+        whoami_stub(mock, request_id=incoming)  # the header matcher fails the call otherwise
+        whoami_stub(mock, request_id=incoming)
+        response = app.test_client().get("/_test/two-calls", headers={"X-Request-ID": incoming})
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == incoming
+
+
+def test_each_request_gets_its_own_id(tmp_path: Path) -> None:
+    client = portal(tmp_path).test_client()
+    first = client.get("/healthz").headers["X-Request-ID"]
+    second = client.get("/healthz").headers["X-Request-ID"]
+    assert first != second
+
+
+@pytest.mark.parametrize("value", ["abc", "x" * 200, "1234\r\nforged: line", "", None])
+def test_an_odd_incoming_request_id_is_replaced(value: str | None) -> None:
+    replaced = incoming_request_id(value)
+    assert uuid.UUID(replaced)
+    assert not value or value not in replaced
+
+
+def test_no_token_or_secret_reaches_the_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = portal(tmp_path, log_level="DEBUG", client_secret=CLIENT_SECRET)
+    with responses.RequestsMock() as mock:
+        whoami_stub(mock)
+        whoami_stub(mock)
+        app.test_client().get("/_test/two-calls")
+    log = logging.getLogger("d365portal.test")
+    log.info("calling with Authorization: Bearer %s", TOKEN)
+    log.info("the configured secret is %s", CLIENT_SECRET)
+    log.info("login form %s", {"username": "lmelo", "password": "Soporte-Demo-2026"})
+    try:
+        raise RuntimeError(f"failed with client_secret={CLIENT_SECRET}")
+    except RuntimeError:
+        log.exception("unexpected")
+    output = capsys.readouterr().out
+    assert "calling with Authorization: [REDACTED]" in output
+    for secret in (TOKEN, CLIENT_SECRET, "Soporte-Demo-2026", "test-secret-key-that-is-long-enough"):
+        assert secret not in output
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
+        ("{'Authorization': 'Bearer tok123456'}", "tok123456"),
+        ('{"password": "hunter2-long"}', "hunter2-long"),
+        ("password=hunter2-long&user=x", "hunter2-long"),
+        ("client_secret=Kx8Q~abc", "Kx8Q~abc"),
+        ("smtp://mailer:p4ssw0rd@smtp.example.com:587", "p4ssw0rd"),
+        ("/es-ES/Account/Login/ResetPassword?userId=1&code=iiBCgUcq9c2R4LB40Q", "iiBCgUcq9c2R4LB40Q"),
+        ("hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "aGFzaA"),
+        ("access_token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "eyJzdWIiOiIxIn0"),
+    ],
+)
+def test_redact_masks_each_kind_of_secret(text: str, secret: str) -> None:
+    assert secret not in redact(text)
+    assert "[REDACTED]" in redact(text)
+
+
+def test_redact_leaves_ordinary_text_alone() -> None:
+    text = "GET /es-ES/support/ 200 12.5ms error code 0x80060888 (HTTP 400)"
+    assert redact(text) == text
+
+
+def test_the_filter_masks_known_secret_values_anywhere() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "value %s here", ("plain-Secret-123",), None)
+    RedactionFilter(["plain-Secret-123"]).filter(record)
+    assert record.getMessage() == "value [REDACTED] here"
+
+
+def test_configure_logging_replaces_its_own_handler(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    configure_logging(settings)
+    configure_logging(settings)
+    ours = [h for h in logging.getLogger().handlers if getattr(h, "_d365portal", False)]
+    assert len(ours) == 1
