@@ -1,0 +1,29 @@
+"""A local Dataverse Web API (WSGI) for demo mode, tests and benchmarks; never used in production paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from d365portal.emulator.app import EmulatorApp
+
+
+def create_emulator_app(
+    seed: str = "demo",
+    language: str = "es-ES",
+    require_token: str | None = None,
+    db_path: str | Path | None = None,
+    latency_ms: int = 0,
+    reset: bool = False,
+) -> EmulatorApp:
+    """The emulator as a WSGI app with `.store`, `.faults` and `.stats` (in memory unless `db_path`)."""
+    return EmulatorApp(
+        seed=seed,
+        language=language,
+        require_token=require_token,
+        db_path=db_path,
+        latency_ms=latency_ms,
+        reset=reset,
+    )
+
+
+__all__ = ["EmulatorApp", "create_emulator_app"]

@@ -1,0 +1,251 @@
+"""Reads: query options ($select, $filter, $orderby, $top, $count, $expand), paging and expansion."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote
+
+from d365portal.emulator import errors
+from d365portal.emulator.filters import FilterCompiler, Predicate
+from d365portal.emulator.formatting import Annotations, Formatter
+from d365portal.emulator.schema import Table
+from d365portal.emulator.store import LOGICAL, Store
+
+MAX_PAGE_SIZE = 5000
+COUNT_LIMIT = 5000
+SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
+UNSUPPORTED = {
+    "$apply",
+    "$search",
+    "$format",
+    "$levels",
+    "$compute",
+    "$index",
+    "$deltatoken",
+    "$schemaversion",
+}
+_COOKIE = re.compile(r'^<cookie pagenumber="(\d+)" pagingcookie="(\d+)" istracking="False" />$')
+
+
+@dataclass
+class Options:
+    """Parsed query options for one table."""
+
+    select: list[str] | None = None
+    predicate: Predicate | None = None
+    orderby: list[tuple[str, bool]] = field(default_factory=list)
+    top: int | None = None
+    count: bool = False
+    expand: list[Expansion] = field(default_factory=list)
+
+
+@dataclass
+class Expansion:
+    """One $expand item: a navigation property and its nested options."""
+
+    name: str
+    table: Table
+    options: Options
+    lookup_key: str | None = None  # single-valued: the lookup column read name
+    target: str | None = None
+    back_column: str | None = None  # collection-valued: the column of the related rows
+
+
+def split_top_level(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside parentheses and quotes."""
+    parts, depth, quoted, current = [], 0, False, []
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        if char == sep and depth == 0 and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+class QueryParser:
+    """Validates query options against a table, the way Dataverse validates them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def parse(self, table: Table, args: dict[str, str], nested: bool = False) -> Options:
+        """Parse every option in `args` (already URL-decoded)."""
+        for name in args:
+            if name == "$skip":
+                raise errors.skip_not_supported()
+            if name in UNSUPPORTED or name in ("fetchXml", "savedQuery", "userQuery"):
+                raise errors.not_implemented(f"the query option '{name}'")
+            if name.startswith("$") and name not in SUPPORTED:
+                raise errors.query_syntax(f"The query parameter '{name}' is not supported.")
+            if name.startswith("@"):
+                raise errors.not_implemented("parameter aliases")
+        options = Options()
+        if "$select" in args:
+            options.select = self.select(table, args["$select"])
+        if args.get("$filter"):
+            options.predicate = FilterCompiler(self.store, table).compile(args["$filter"])
+        if args.get("$orderby"):
+            options.orderby = self.orderby(table, args["$orderby"])
+        if "$top" in args:
+            options.top = self._int(args["$top"], "$top")
+        if "$count" in args:
+            value = args["$count"].strip().lower()
+            if value not in ("true", "false"):
+                raise errors.query_syntax(f"'{args['$count']}' is not a valid count option.")
+            options.count = value == "true"
+        if args.get("$expand"):
+            if nested:
+                raise errors.not_implemented("nested $expand")
+            options.expand = self.expand(table, args["$expand"])
+        return options
+
+    @staticmethod
+    def _int(text: str, option: str) -> int:
+        if not text.strip().isdigit():
+            raise errors.query_syntax(f"Invalid value '{text}' for {option} query option found.")
+        return int(text)
+
+    def select(self, table: Table, text: str) -> list[str]:
+        """The selected read names; an unknown (or navigation) name is 0x80060888."""
+        names = [part.strip() for part in text.split(",")]
+        for name in names:
+            if not name:
+                raise errors.query_syntax(f"Syntax error: '{text}' is not a valid $select.")
+            if name == "*":
+                return list(table.by_read_name)
+            if name not in table.by_read_name:
+                raise errors.unknown_property(name, table.logical_name)
+        return names
+
+    def orderby(self, table: Table, text: str) -> list[tuple[str, bool]]:
+        """(read name, descending) pairs."""
+        keys = []
+        for part in text.split(","):
+            words = part.split()
+            if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+                raise errors.query_syntax(f"Syntax error in $orderby '{text}'.")
+            if "/" in words[0]:
+                raise errors.not_implemented("$orderby on navigation paths")
+            if words[0] not in table.by_read_name:
+                raise errors.unknown_property(words[0], table.logical_name)
+            keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+        return keys
+
+    def expand(self, table: Table, text: str) -> list[Expansion]:
+        """$expand items, each with its nested $select/$filter/$orderby/$top."""
+        items = []
+        for raw in split_top_level(text, ","):
+            raw = raw.strip()
+            match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?", raw, re.S)
+            if not match:
+                raise errors.query_syntax(f"Syntax error in $expand '{text}'.")
+            name, inner = match.group(1), match.group(2) or ""
+            nested: dict[str, str] = {}
+            for option in split_top_level(inner, ";") if inner else []:
+                key, _, value = option.partition("=")
+                nested[key.strip()] = value
+            if name in table.navigations:
+                column, target = table.navigations[name]
+                other = self.store.table_for(target)
+                options = self.parse(other, nested, nested=True)
+                items.append(Expansion(name, other, options, lookup_key=column.read_name, target=target))
+            elif name in table.collections:
+                nav = table.collections[name]
+                other = self.store.tables[nav.entity_set]
+                options = self.parse(other, nested, nested=True)
+                items.append(Expansion(name, other, options, back_column=f"_{nav.column}_value"))
+            else:
+                raise errors.unknown_property(name, table.logical_name)
+        return items
+
+
+def sort_rows(
+    rows: list[dict[str, Any]], table: Table, orderby: list[tuple[str, bool]]
+) -> list[dict[str, Any]]:
+    """Sort like SQL Server: nulls first ascending, strings case-insensitively, then by key."""
+    key_name = table.primary_key
+    rows = sorted(rows, key=lambda r: r[key_name])
+    for name, descending in reversed(orderby):
+        kind = table.by_read_name[name].kind
+
+        def sort_key(row: dict[str, Any], name: str = name, kind: str = kind) -> tuple[bool, Any]:
+            value = row.get(name)
+            if value is None:
+                return (False, 0)
+            return (True, value.casefold() if kind == "string" else value)
+
+        rows.sort(key=sort_key, reverse=descending)
+    return rows
+
+
+def select_rows(store: Store, table: Table, options: Options) -> list[dict[str, Any]]:
+    """Filtered and ordered rows (live dicts; callers hold the store lock)."""
+    rows = store.rows(table.entity_set).values()
+    matched = [r for r in rows if options.predicate(r)] if options.predicate else list(rows)
+    return sort_rows(matched, table, options.orderby)
+
+
+def serialize(
+    store: Store,
+    formatter: Formatter,
+    table: Table,
+    row: dict[str, Any],
+    options: Options,
+    notes: Annotations,
+) -> dict[str, Any]:
+    """A row with its expansions."""
+    out = formatter.row(table, row, options.select, notes)
+    row_id = row[table.primary_key]
+    for item in options.expand:
+        if item.lookup_key is not None:
+            ref = row.get(item.lookup_key)
+            related = None
+            if ref and row.get(item.lookup_key + LOGICAL) == item.target:
+                related = store.rows(item.table.entity_set).get(ref)
+            out[item.name] = (
+                serialize(store, formatter, item.table, related, item.options, notes) if related else None
+            )
+        else:
+            back = item.back_column or ""
+            children = [
+                r
+                for r in store.rows(item.table.entity_set).values()
+                if r.get(back) == row_id and (item.options.predicate is None or item.options.predicate(r))
+            ]
+            children = sort_rows(children, item.table, item.options.orderby)
+            if item.options.top is not None:
+                children = children[: item.options.top]
+            out[item.name] = [
+                serialize(store, formatter, item.table, c, item.options, notes) for c in children
+            ]
+    return out
+
+
+def make_skiptoken(page: int, offset: int) -> str:
+    """An opaque paging cookie shaped like Dataverse's."""
+    return f'<cookie pagenumber="{page}" pagingcookie="{offset}" istracking="False" />'
+
+
+def read_skiptoken(token: str) -> tuple[int, int]:
+    """(page number, offset) from a paging cookie made by `make_skiptoken`."""
+    match = _COOKIE.match(unquote(token))
+    if not match:
+        raise errors.query_syntax("The $skiptoken value is not valid.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def next_link(base: str, entity_set: str, raw_args: list[tuple[str, str]], page: int, offset: int) -> str:
+    """@odata.nextLink: the same query with a new $skiptoken."""
+    parts = [f"{quote(k, safe='$')}={quote(v, safe=',()/$=')}" for k, v in raw_args if k != "$skiptoken"]
+    parts.append("$skiptoken=" + quote(make_skiptoken(page, offset), safe=""))
+    return f"{base}{entity_set}?" + "&".join(parts)

@@ -1,0 +1,212 @@
+"""The emulated tables: columns, types, lookups and navigation properties (a small $metadata)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+Kind = Literal["guid", "string", "int", "decimal", "bool", "datetime", "dateonly", "choice", "lookup"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One attribute of a table as the Web API exposes it."""
+
+    name: str
+    kind: Kind
+    max_length: int | None = None
+    required: bool = False
+    read_only: bool = False
+    # lookups: target logical name → single-valued navigation property name
+    targets: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read_name(self) -> str:
+        """The name a client reads and filters on (`_x_value` for lookups)."""
+        return f"_{self.name}_value" if self.kind == "lookup" else self.name
+
+    @property
+    def edm_type(self) -> str:
+        """The Edm type name used in error messages."""
+        return {
+            "guid": "Edm.Guid",
+            "string": "Edm.String",
+            "int": "Edm.Int32",
+            "decimal": "Edm.Decimal",
+            "bool": "Edm.Boolean",
+            "datetime": "Edm.DateTimeOffset",
+            "dateonly": "Edm.DateTimeOffset",
+            "choice": "Edm.Int32",
+            "lookup": "Edm.Guid",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class CollectionNav:
+    """A collection-valued navigation property: rows of `entity_set` whose `column` points here."""
+
+    name: str
+    entity_set: str
+    column: str
+
+
+@dataclass
+class Table:
+    """An entity set and its entity type."""
+
+    entity_set: str
+    logical_name: str
+    primary_key: str
+    primary_name: str
+    columns: dict[str, Column] = field(default_factory=dict)
+    collections: dict[str, CollectionNav] = field(default_factory=dict)
+
+    def add(self, *columns: Column) -> None:
+        """Add columns to the table."""
+        for column in columns:
+            self.columns[column.name] = column
+        self.__dict__.pop("by_read_name", None)
+        self.__dict__.pop("navigations", None)
+
+    @cached_property
+    def by_read_name(self) -> dict[str, Column]:
+        """Columns keyed by the name clients read (`_x_value` for lookups)."""
+        return {c.read_name: c for c in self.columns.values()}
+
+    @cached_property
+    def navigations(self) -> dict[str, tuple[Column, str]]:
+        """Single-valued navigation property → (lookup column, target logical name)."""
+        navs: dict[str, tuple[Column, str]] = {}
+        for column in self.columns.values():
+            for target, nav in column.targets:
+                navs[nav] = (column, target)
+        return navs
+
+
+def _common(table: Table) -> None:
+    table.add(
+        Column(table.primary_key, "guid", read_only=False),
+        Column("createdon", "datetime", read_only=True),
+        Column("modifiedon", "datetime", read_only=True),
+        Column("statecode", "choice"),
+        Column("statuscode", "choice"),
+        Column("versionnumber", "int", read_only=True),
+    )
+
+
+def lookup(name: str, *targets: tuple[str, str], required: bool = False) -> Column:
+    """A lookup column with its (target table, navigation property) pairs."""
+    return Column(name, "lookup", targets=tuple(targets), required=required)
+
+
+ACCOUNT = ("account", "customerid_account")
+CONTACT = ("contact", "customerid_contact")
+
+
+def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[str, Table]:
+    """Every emulated table; `custom_lookups` adds a tenant's own columns (e.g. incident Asociado)."""
+    incidents = Table("incidents", "incident", "incidentid", "title")
+    _common(incidents)
+    incidents.add(
+        Column("title", "string", 200, required=True),
+        Column("ticketnumber", "string", 100, read_only=True),
+        Column("description", "string", 2000),
+        lookup("customerid", ACCOUNT, CONTACT, required=True),
+        lookup("primarycontactid", ("contact", "primarycontactid")),
+        lookup("entitlementid", ("entitlement", "entitlementid")),
+        Column("prioritycode", "choice"),
+        Column("caseorigincode", "choice"),
+        Column("casetypecode", "choice"),
+        Column("decremententitlementterm", "bool"),
+        Column("billedserviceunits", "int"),
+    )
+
+    accounts = Table("accounts", "account", "accountid", "name")
+    _common(accounts)
+    accounts.add(
+        Column("name", "string", 160, required=True),
+        Column("accountnumber", "string", 20),
+        Column("emailaddress1", "string", 100),
+        Column("telephone1", "string", 50),
+        Column("address1_city", "string", 80),
+        lookup("primarycontactid", ("contact", "primarycontactid")),
+        lookup("parentaccountid", ("account", "parentaccountid")),
+    )
+    accounts.collections["account_parent_account"] = CollectionNav(
+        "account_parent_account", "accounts", "parentaccountid"
+    )
+    accounts.collections["entitlement_customer_accounts"] = CollectionNav(
+        "entitlement_customer_accounts", "entitlements", "customerid"
+    )
+    accounts.collections["incident_customer_accounts"] = CollectionNav(
+        "incident_customer_accounts", "incidents", "customerid"
+    )
+
+    contacts = Table("contacts", "contact", "contactid", "fullname")
+    _common(contacts)
+    contacts.add(
+        Column("firstname", "string", 50),
+        Column("lastname", "string", 50, required=True),
+        Column("fullname", "string", 160, read_only=True),
+        Column("emailaddress1", "string", 100),
+        Column("telephone1", "string", 50),
+        lookup(
+            "parentcustomerid",
+            ("account", "parentcustomerid_account"),
+            ("contact", "parentcustomerid_contact"),
+        ),
+        Column("adx_identity_username", "string", 100),
+        Column("adx_identity_passwordhash", "string", 128),
+        Column("adx_identity_securitystamp", "string", 100),
+        Column("adx_identity_logonenabled", "bool"),
+        Column("adx_identity_lockoutenabled", "bool"),
+        Column("adx_identity_accessfailedcount", "int"),
+        Column("adx_identity_lockoutenddate", "datetime"),
+        Column("adx_identity_emailaddress1confirmed", "bool"),
+        Column("adx_identity_lastsuccessfullogin", "datetime"),
+    )
+
+    entitlements = Table("entitlements", "entitlement", "entitlementid", "name")
+    _common(entitlements)
+    entitlements.add(
+        Column("name", "string", 100, required=True),
+        lookup("customerid", ACCOUNT, CONTACT),
+        Column("startdate", "dateonly"),
+        Column("enddate", "dateonly"),
+        Column("allocationtypecode", "choice"),
+        Column("totalterms", "decimal"),
+        Column("remainingterms", "decimal"),
+        Column("decreaseremainingon", "choice"),
+        Column("restrictcasecreation", "bool"),
+        Column("isdefault", "bool"),
+        Column("description", "string", 2000),
+    )
+    entitlements.collections["entitlement_cases"] = CollectionNav(
+        "entitlement_cases", "incidents", "entitlementid"
+    )
+
+    resolutions = Table("incidentresolutions", "incidentresolution", "activityid", "subject")
+    _common(resolutions)
+    resolutions.add(
+        Column("subject", "string", 200),
+        lookup("incidentid", ("incident", "incidentid")),
+        Column("timespent", "int"),
+        Column("description", "string", 2000),
+    )
+    incidents.collections["Incident_IncidentResolutions"] = CollectionNav(
+        "Incident_IncidentResolutions", "incidentresolutions", "incidentid"
+    )
+
+    tables = {t.entity_set: t for t in (incidents, accounts, contacts, entitlements, resolutions)}
+    for entity_set, columns in (custom_lookups or {}).items():
+        tables[entity_set].add(*columns)
+    return tables
+
+
+def table_by_logical(tables: dict[str, Table], logical_name: str) -> Table:
+    """The table whose entity type is `logical_name`."""
+    for table in tables.values():
+        if table.logical_name == logical_name:
+            return table
+    raise KeyError(logical_name)
