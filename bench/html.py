@@ -16,12 +16,16 @@ class Form:
     fields: dict[str, str] = field(default_factory=dict)
     # Every named control in document order with its type (text, hidden, radio, submit, textarea...).
     controls: list[tuple[str, str, str]] = field(default_factory=list)
-    # Submit buttons that carry a name (name, value), e.g. "Seleccionar".
-    buttons: list[tuple[str, str]] = field(default_factory=list)
+    # Submit buttons that carry a name: (name, value, formaction or ""), e.g. intent=select.
+    buttons: list[tuple[str, str, str]] = field(default_factory=list)
 
     def has(self, name: str) -> bool:
         """True when the form has a control named `name`."""
         return any(control[0] == name for control in self.controls)
+
+    def button(self, name: str, value: str) -> tuple[str, str, str] | None:
+        """The submit button `name=value`, if the form has one."""
+        return next((b for b in self.buttons if b[0] == name and b[1] == value), None)
 
     def named_like(self, *fragments: str) -> str | None:
         """The first text-like control whose name contains one of `fragments` (case-insensitive)."""
@@ -55,7 +59,7 @@ class _Parser(HTMLParser):
         elif tag == "input":
             self._input(a)
         elif tag == "button" and a.get("name") and a.get("type", "submit") == "submit":
-            self._form.buttons.append((a["name"], a.get("value", "")))
+            self._form.buttons.append((a["name"], a.get("value", ""), a.get("formaction", "")))
         elif tag == "textarea" and a.get("name"):
             self._textarea = a["name"]
             self._form.fields[self._textarea] = ""
@@ -77,7 +81,7 @@ class _Parser(HTMLParser):
         if not name:
             return
         if kind == "submit":
-            self._form.buttons.append((name, value))
+            self._form.buttons.append((name, value, a.get("formaction", "")))
             return
         self._form.controls.append((name, kind, value))
         if kind in {"radio", "checkbox"}:

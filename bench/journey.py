@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
 
@@ -29,6 +29,7 @@ PAGES = (
     "case",
     "new_case_form",
     "associates",
+    "associate_select",
     "submit",
     "hour_banks",
     "hour_bank",
@@ -105,13 +106,17 @@ class Customer:
         self.session = requests.Session()
 
     # --- one exchange -------------------------------------------------------------------------
-    def fetch(self, method: str, url: str, data: dict[str, str] | None = None) -> requests.Response:
-        """One page view (redirects followed as separate views); raises JourneyError on a bad answer."""
+    def fetch(
+        self, method: str, url: str, data: dict[str, str] | None = None, *, page: str | None = None
+    ) -> requests.Response:
+        """One page view (redirects followed as separate views); raises JourneyError on a bad answer.
+
+        `page` names the first view when the URL alone does not tell (one POST target, two uses)."""
         url = urljoin(self.base_url + "/", url)
-        for _hop in range(5):
-            page = classify(method, url)
+        for hop in range(5):
+            kind = (page if hop == 0 else None) or classify(method, url)
             if self._before:
-                self._before(page, method, url)
+                self._before(kind, method, url)
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -120,16 +125,16 @@ class Customer:
                 body = response.content
             except requests.RequestException as exc:
                 ms = (time.monotonic() - started) * 1000
-                self._record(Sample(page, started, ms, 0, False, 0, type(exc).__name__))
-                raise JourneyError(f"{page}: {type(exc).__name__}") from exc
+                self._record(Sample(kind, started, ms, 0, False, 0, type(exc).__name__))
+                raise JourneyError(f"{kind}: {type(exc).__name__}") from exc
             ms = (time.monotonic() - started) * 1000
             if self._after:
-                self._after(page, method, url)
+                self._after(kind, method, url)
             ok = response.status_code < 400
             note = "" if ok else f"HTTP {response.status_code}"
-            self._record(Sample(page, started, ms, response.status_code, ok, len(body), note))
+            self._record(Sample(kind, started, ms, response.status_code, ok, len(body), note))
             if not ok:
-                raise JourneyError(f"{page}: HTTP {response.status_code} at {urlsplit(url).path}")
+                raise JourneyError(f"{kind}: HTTP {response.status_code} at {urlsplit(url).path}")
             if response.status_code in (301, 302, 303, 307, 308):
                 url = urljoin(url, response.headers["Location"])
                 if response.status_code in (301, 302, 303):
@@ -139,15 +144,27 @@ class Customer:
         raise JourneyError(f"too many redirects from {url}")
 
     def submit(
-        self, form: html.Form, page_url: str, values: dict[str, str] | None = None
+        self,
+        form: html.Form,
+        page_url: str,
+        values: dict[str, str] | None = None,
+        *,
+        button: tuple[str, str] | None = None,
+        page: str | None = None,
     ) -> requests.Response:
-        """Submit `form` (with its CSRF token and other hidden fields) with `values` filled in."""
+        """Submit `form` (CSRF token and hidden fields included) with `values`, pressing `button`."""
         fields = {**form.fields, **(values or {})}
-        target = urljoin(page_url, form.action or page_url)
+        action = form.action or page_url
+        if button is not None:
+            pressed = form.button(*button)
+            if pressed is None:
+                raise JourneyError(f"{page or 'form'}: no button {button[0]}={button[1]}")
+            fields[pressed[0]] = pressed[1]
+            action = pressed[2] or action
+        target = urljoin(page_url, action)
         if form.method == "post":
-            return self.fetch("POST", target, data=fields)
-        query = "&".join(f"{requests.utils.quote(k)}={requests.utils.quote(v)}" for k, v in fields.items())
-        return self.fetch("GET", f"{target.split('?', 1)[0]}?{query}")
+            return self.fetch("POST", target, data=fields, page=page)
+        return self.fetch("GET", f"{target.split('?', 1)[0]}?{urlencode(fields)}", page=page)
 
     # --- the manual's procedures --------------------------------------------------------------
     def sign_in(self) -> requests.Response:
@@ -183,38 +200,45 @@ class Customer:
         self.fetch("GET", self._rng.choice(case_links))
 
     def new_case(self) -> None:
-        """Abrir un caso nuevo: the form, the Asociado lookup, then Enviar."""
+        """Abrir un caso nuevo: the form, the Asociado lookup (no-JS page), Seleccionar, then Enviar."""
         form_page = self.fetch("GET", f"/{LANG}/support/create-case/")
         form = _case_form(form_page.text)
         if form is None:
             raise JourneyError("new_case_form: no case form")
-        values: dict[str, str] = {}
-        lookup = html.links_matching(form_page.text, form_page.url, "/create-case/associates")
-        if lookup:
-            chosen = self._pick_associate(lookup[0])
-            if chosen is not None:
-                form_page, form, values = chosen
         title_field = form.named_like("title", "titulo") or "title"
         description_field = form.named_like("description", "descripcion") or "description"
-        values[title_field] = f"Bench {self._rng.choice(SEARCH_WORDS)} {self._rng.randrange(10**6)}"
-        values[description_field] = "Caso creado por el benchmark: descripción detallada del caso."
-        result = self.submit(form, form_page.url, values)
+        draft = {
+            title_field: f"Bench {self._rng.choice(SEARCH_WORDS)} {self._rng.randrange(10**6)}",
+            description_field: "Caso creado por el benchmark: descripción detallada del caso.",
+        }
+        if form.button("intent", "lookup") is not None:
+            form_page, form = self._choose_associate(form, form_page.url, draft, title_field)
+        result = self.submit(form, form_page.url, draft, button=("intent", "send"), page="submit")
         if "CAS-" not in result.text:
             raise JourneyError("submit: no case number shown after Enviar")
 
-    def _pick_associate(self, lookup_url: str) -> tuple[requests.Response, html.Form, dict[str, str]] | None:
-        """Buscar registros: pick the first associate and come back to the form with it selected."""
-        page = self.fetch("GET", lookup_url)
-        forms, _links = html.parse(page.text)
-        for form in forms:
-            radios = [(n, v) for n, kind, v in form.controls if kind == "radio" and v]
-            if radios:
-                name, value = radios[0]
-                back = self.submit(form, page.url, {name: value})
-                case_form = _case_form(back.text)
-                if case_form is not None:
-                    return back, case_form, {}
-        return None
+    def _choose_associate(
+        self, form: html.Form, page_url: str, draft: dict[str, str], title_field: str
+    ) -> tuple[requests.Response, html.Form]:
+        """Buscar registros: open the lookup page, pick the first row, Seleccionar; back on the form."""
+        lookup = self.submit(form, page_url, draft, button=("intent", "lookup"), page="associates")
+        lookup_form = html.form_with(lookup.text, field_name="associate")
+        if lookup_form is None:
+            raise JourneyError("associates: no associate to choose")
+        choice = next(v for n, kind, v in lookup_form.controls if n == "associate" and kind == "radio")
+        back = self.submit(
+            lookup_form,
+            lookup.url,
+            {"associate": choice},
+            button=("intent", "select"),
+            page="associate_select",
+        )
+        case_form = _case_form(back.text)
+        if case_form is None or not case_form.fields.get("associate_id"):
+            raise JourneyError("associate_select: the chosen associate is not on the form")
+        if case_form.fields.get(title_field) != draft[title_field]:
+            raise JourneyError("associate_select: the form lost the title typed before the lookup")
+        return back, case_form
 
     def hour_banks(self) -> requests.Response:
         """Vigencia de Soporte: the list, then one hour bank's detail."""

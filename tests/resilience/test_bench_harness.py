@@ -22,6 +22,8 @@ PAGE = """
   <select name="priority"><option value="1">Alta</option><option value="2" selected>Moderado</option></select>
   <input type="radio" name="associate" value="a1"><input type="radio" name="associate" value="a2" checked>
   <button type="submit" name="action" value="send">Enviar</button>
+  <button type="submit" name="intent" value="lookup"
+          formaction="/es-ES/support/create-case/associates">Buscar</button>
 </form>
 <a href="/es-ES/support/case/0c7a1f4e-8d2b-ea11-a813-000d3a1b2c3d">CAS-01202-B2K8P0</a>
 <a href="/es-ES/support/case/0c7a1f4e-8d2b-ea11-a813-000d3a1b2c3d">again</a>
@@ -39,7 +41,11 @@ def test_forms_keep_csrf_tokens_and_current_values() -> None:
         "priority": "2",
         "associate": "a2",
     }
-    assert case.buttons == [("action", "send")]
+    assert case.buttons == [
+        ("action", "send", ""),
+        ("intent", "lookup", "/es-ES/support/create-case/associates"),
+    ]
+    assert case.button("intent", "lookup") == ("intent", "lookup", "/es-ES/support/create-case/associates")
     found = html.form_with(PAGE, field_name="title")
     assert found is not None and found.fields["csrf_token"] == "tok2"
     assert html.form_with(PAGE, action_part="/nowhere") is None
