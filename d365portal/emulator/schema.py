@@ -136,8 +136,8 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
     accounts.collections["account_parent_account"] = CollectionNav(
         "account_parent_account", "accounts", "parentaccountid"
     )
-    accounts.collections["entitlement_customer_accounts"] = CollectionNav(
-        "entitlement_customer_accounts", "entitlements", "customerid"
+    accounts.collections["account_entitlement_Customer"] = CollectionNav(
+        "account_entitlement_Customer", "entitlements", "customerid"
     )
     accounts.collections["incident_customer_accounts"] = CollectionNav(
         "incident_customer_accounts", "incidents", "customerid"
