@@ -132,7 +132,7 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
     """Run the seeded emulator and the portal (gunicorn) together; Ctrl-C stops both."""
     from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
 
-    token = secrets.token_urlsafe(24)
+    token = os.environ.get("D365_EMULATOR_TOKEN") or secrets.token_urlsafe(24)
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     portal_url = f"http://127.0.0.1:{port}"
     emulator_args = [
