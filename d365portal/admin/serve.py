@@ -1,0 +1,65 @@
+"""`d365portal serve`: the portal under gunicorn, sized and bound by the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from d365portal.settings import Settings
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's settings from ours: threads per worker (gthread), bind, timeout, logs to stdout."""
+    return {
+        "bind": [settings.bind],
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread",
+        "timeout": settings.worker_timeout,
+        "graceful_timeout": settings.worker_timeout,
+        "accesslog": None,  # d365portal.logs writes one line per request, with Dataverse timings
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "worker_tmp_dir": "/dev/shm",  # noqa: S108 - gunicorn's heartbeat files; avoids disk stalls
+        "proc_name": "d365portal",
+    }
+
+
+class PortalServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn running `create_app(settings)` in each worker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply `gunicorn_options()`."""
+        import os
+
+        for key, value in gunicorn_options(self.settings).items():
+            if key == "worker_tmp_dir" and not os.path.isdir(str(value)):
+                continue
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """Build the app in the worker (a wrong setting: one line, and gunicorn stops)."""
+        from d365portal.wsgi import load_app
+
+        return load_app(self.settings)
+
+
+def preflight(settings: Settings) -> None:
+    """Refuse to start on what would fail in every worker, with one line naming the setting."""
+    if settings.secret_key is None and not settings.demo:
+        raise click.ClickException(
+            "setting secret_key (D365_SECRET_KEY): required outside demo mode — a long random string, "
+            "the same on every instance"
+        )
+
+
+def serve(settings: Settings) -> None:
+    """Run gunicorn in the foreground until it is stopped (SIGTERM/SIGINT)."""
+    preflight(settings)
+    PortalServer(settings).run()
