@@ -1,0 +1,224 @@
+"""Abrir un caso nuevo (manual "Creación de Incidentes"): create once, keep the input on every failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from d365portal.emulator.seed import (
+    DEMO_ACCOUNT_ID,
+    DEMO_ACTIVE_ENTITLEMENT_ID,
+    DEMO_ASSOCIATE_ENTITLEMENT_ID,
+    DEMO_ASSOCIATE_ID,
+    DEMO_ASSOCIATE_NAME,
+    DEMO_CONTACT_ID,
+    OTHER_ASSOCIATE_ID,
+)
+from tests.web.support_helpers import hidden, requests_for, sign_in, text
+
+FORM = "/es-ES/support/create-case/"
+
+
+@pytest.fixture()
+def user(client: FlaskClient) -> FlaskClient:
+    """A client signed in as the manual's user."""
+    return sign_in(client)
+
+
+def open_form(client: FlaskClient) -> dict[str, str]:
+    """GET the form; the hidden values a browser would send back."""
+    body = client.get(FORM).get_data(as_text=True)
+    return {"csrf_token": hidden(body, "csrf_token"), "case_token": hidden(body, "case_token")}
+
+
+def cases_titled(emulator: Any, title: str) -> list[dict[str, Any]]:
+    """The stored incidents with this title."""
+    return [row for row in emulator.store.query("incidents") if row["title"] == title]
+
+
+def test_form_has_the_manuals_fields_prefilled_without_any_request(user: FlaskClient, emulator: Any) -> None:
+    response, calls = requests_for(emulator, lambda: user.get(FORM))
+    body = text(response)
+    assert calls == 0
+    assert "Página principal" in body and "Soporte técnico" in body and "Abrir un caso nuevo" in body
+    assert "Información general" in body
+    for label in ('for="title">Título <span class="required"', 'for="customer">Cliente <span',
+                  'for="associate_name">Asociado</label>', 'for="contact">Contacto <span',
+                  'for="description">Descripción'):  # fmt: skip
+        assert label in body
+    assert 'value="INOVAIT SAS" readonly' in body and 'value="Lorena Melo Hernandez" readonly' in body
+    assert 'maxlength="200"' in body and ">Enviar</button>" in body
+    assert 'src="/static/js/lookup.js"' in body and "<script>" not in body
+
+
+def test_send_creates_the_case_with_customer_contact_associate_origin_and_entitlement(
+    user: FlaskClient, emulator: Any
+) -> None:
+    data = {
+        **open_form(user),
+        "title": "Impresora sin conexión",
+        "description": "La impresora del piso 3\nno responde.",
+        "associate_id": str(DEMO_ASSOCIATE_ID),
+        "associate_name": DEMO_ASSOCIATE_NAME,
+        "intent": "send",
+    }
+    response, calls = requests_for(emulator, lambda: user.post(FORM, data=data))
+    assert calls == 2
+    assert response.status_code == 302
+    [row] = cases_titled(emulator, "Impresora sin conexión")
+    assert response.headers["Location"].endswith(f"/es-ES/support/case/{row['incidentid']}")
+    assert row["_customerid_value"] == str(DEMO_ACCOUNT_ID)
+    assert row["_primarycontactid_value"] == str(DEMO_CONTACT_ID)
+    assert row["_ino_asociado_value"] == str(DEMO_ASSOCIATE_ID)
+    assert row["caseorigincode"] == 3
+    assert row["_entitlementid_value"] == str(DEMO_ASSOCIATE_ENTITLEMENT_ID)  # the associate's default
+    assert row["description"].replace("\r\n", "\n") == "La impresora del piso 3\nno responde."
+    page = text(user.get(response.headers["Location"]))
+    assert f"Se creó el caso {row['ticketnumber']}." in page
+
+
+def test_without_associate_the_accounts_default_entitlement_applies(user: FlaskClient, emulator: Any) -> None:
+    data = {**open_form(user), "title": "Sin asociado", "intent": "send"}
+    assert user.post(FORM, data=data).status_code == 302
+    [row] = cases_titled(emulator, "Sin asociado")
+    assert row["_ino_asociado_value"] is None
+    assert row["_entitlementid_value"] == str(DEMO_ACTIVE_ENTITLEMENT_ID)
+
+
+def test_pressing_send_again_never_creates_a_second_case(user: FlaskClient, emulator: Any) -> None:
+    data = {**open_form(user), "title": "Doble clic", "intent": "send"}
+    first = user.post(FORM, data=data)
+    second = user.post(FORM, data=data)
+    assert len(cases_titled(emulator, "Doble clic")) == 1
+    assert first.headers["Location"] == second.headers["Location"]
+
+
+def test_a_new_form_is_a_new_case(user: FlaskClient, emulator: Any) -> None:
+    for _ in range(2):
+        assert user.post(FORM, data={**open_form(user), "title": "Dos casos", "intent": "send"}).status_code == 302
+    assert len(cases_titled(emulator, "Dos casos")) == 2
+
+
+def test_validation_errors_keep_everything_typed(user: FlaskClient, emulator: Any) -> None:
+    data = {
+        **open_form(user),
+        "title": "   ",
+        "description": "Descripción escrita",
+        "associate_id": str(DEMO_ASSOCIATE_ID),
+        "associate_name": DEMO_ASSOCIATE_NAME,
+        "intent": "send",
+    }
+    response, calls = requests_for(emulator, lambda: user.post(FORM, data=data))
+    body = text(response)
+    assert calls == 0
+    assert response.status_code == 400
+    assert "Escriba el título del caso." in body and 'aria-invalid="true"' in body
+    assert "Descripción escrita</textarea>" in body
+    assert f'value="{DEMO_ASSOCIATE_NAME}"' in body and f'value="{DEMO_ASSOCIATE_ID}"' in body
+    too_long = user.post(FORM, data={**data, "title": "x" * 201, "description": "y" * 2001})
+    assert "El título admite como máximo 200 caracteres." in text(too_long)
+    assert "La descripción admite como máximo 2000 caracteres." in text(too_long)
+    assert not cases_titled(emulator, "x" * 201)
+
+
+def test_an_associate_of_another_account_is_refused(user: FlaskClient, emulator: Any) -> None:
+    before = len(emulator.store.query("incidents"))
+    for associate in (str(OTHER_ASSOCIATE_ID), str(DEMO_ACCOUNT_ID), "not-a-guid"):
+        data = {
+            **open_form(user),
+            "title": "Caso con asociado ajeno",
+            "description": "Texto",
+            "associate_id": associate,
+            "associate_name": "Distribuidora Cóndor",
+            "intent": "send",
+        }
+        response = user.post(FORM, data=data)
+        body = text(response)
+        assert response.status_code == 404
+        assert "El asociado elegido no es uno de los clientes asociados a su cuenta." in body
+        assert 'value="Caso con asociado ajeno"' in body and "Texto</textarea>" in body
+    assert len(emulator.store.query("incidents")) == before
+
+
+def test_dataverse_down_keeps_the_input_and_a_retry_creates_one_case(user: FlaskClient, emulator: Any) -> None:
+    data = {**open_form(user), "title": "Durante la caída", "description": "Detalle", "intent": "send"}
+    emulator.faults.unavailable_ratio = 1.0
+    response = user.post(FORM, data=data)
+    body = text(response)
+    assert response.status_code == 503
+    assert "Servicio no disponible, intente de nuevo." in body
+    assert 'value="Durante la caída"' in body and "Detalle</textarea>" in body
+    assert hidden(response.get_data(as_text=True), "case_token") == data["case_token"]
+    emulator.faults.clear()
+    again = user.post(FORM, data=data)
+    assert again.status_code == 302
+    assert len(cases_titled(emulator, "Durante la caída")) == 1
+
+
+def test_a_lost_answer_then_a_retry_still_makes_one_case(user: FlaskClient, emulator: Any) -> None:
+    data = {**open_form(user), "title": "Respuesta perdida", "intent": "send"}
+    emulator.faults.drop_response_ratio = 1.0  # the write commits, the answer never arrives
+    first = user.post(FORM, data=data)
+    emulator.faults.clear()
+    assert first.status_code in (302, 503)
+    second = user.post(FORM, data=data)
+    assert second.status_code == 302
+    assert len(cases_titled(emulator, "Respuesta perdida")) == 1
+
+
+def test_a_forged_case_id_is_not_used(user: FlaskClient, emulator: Any) -> None:
+    data = {**open_form(user), "title": "Id inventado", "intent": "send", "case_token": "forged"}
+    response = user.post(FORM, data=data)
+    assert response.status_code == 400
+    assert "El formulario caducó." in text(response) and 'value="Id inventado"' in text(response)
+    assert not cases_titled(emulator, "Id inventado")
+    retry = user.post(FORM, data={**data, "case_token": hidden(response.get_data(as_text=True), "case_token")})
+    assert retry.status_code == 302 and len(cases_titled(emulator, "Id inventado")) == 1
+
+
+def test_english_form(user: FlaskClient) -> None:
+    body = text(user.get("/en-US/support/create-case/"))
+    assert "Open a new case" in body and "General information" in body and ">Send</button>" in body
+
+
+def test_a_dataverse_refusal_keeps_the_input_with_a_clear_message(tmp_path: Any, emulator: Any) -> None:
+    # A tenant whose "Asociado" navigation property is misconfigured: Dataverse answers 400.
+    from d365portal import create_app
+    from d365portal.settings import FieldMap
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        tmp_path, emulator.url, fieldmap=FieldMap(incident_associate_navigation="ino_NoExiste")
+    )
+    app = create_app(settings)
+    app.testing = True
+    client = sign_in(app.test_client())
+    data = {
+        **open_form(client),
+        "title": "Rechazado",
+        "description": "Se conserva",
+        "associate_id": str(DEMO_ASSOCIATE_ID),
+        "associate_name": DEMO_ASSOCIATE_NAME,
+        "intent": "send",
+    }
+    response = client.post(FORM, data=data)
+    body = text(response)
+    assert response.status_code == 400
+    assert "Dynamics 365 rechazó el caso." in body
+    assert 'value="Rechazado"' in body and "Se conserva</textarea>" in body
+    assert f'value="{DEMO_ASSOCIATE_NAME}"' in body
+    assert "ino_NoExiste" not in body  # no internals on the page
+    assert not cases_titled(emulator, "Rechazado")
+
+
+def test_dataverse_busy_keeps_the_input(user: FlaskClient, emulator: Any) -> None:
+    emulator.faults.throttle_ratio = 1.0
+    emulator.faults.throttle_retry_after = 1
+    data = {**open_form(user), "title": "Ocupado", "description": "Texto", "intent": "send"}
+    response = user.post(FORM, data=data)
+    assert response.status_code == 503
+    assert "Servicio no disponible, intente de nuevo." in text(response)
+    assert 'value="Ocupado"' in text(response)
+    assert not cases_titled(emulator, "Ocupado")
