@@ -46,9 +46,8 @@ def test_the_list_links_each_number_to_its_case_page(user: FlaskClient) -> None:
 
 
 def test_associate_shown_when_the_case_has_one(user: FlaskClient, emulator: Any) -> None:
-    with_associate = next(
-        row for row in emulator.store.query("incidents") if row.get("_ino_asociado_value") and row["statecode"] == 0
-    )
+    rows = emulator.store.query("incidents")
+    with_associate = next(row for row in rows if row.get("_ino_asociado_value") and row["statecode"] == 0)
     body = text(user.get(f"/es-ES/support/case/{with_associate['incidentid']}"))
     associate = emulator.store.get("accounts", with_associate["_ino_asociado_value"])
     assert associate["name"] in body
@@ -73,4 +72,3 @@ def test_another_accounts_case_is_not_found_like_a_missing_one(user: FlaskClient
 def test_english_case_page(user: FlaskClient) -> None:
     body = text(user.get(f"/en-US/support/case/{DEMO_CASE_ID}"))
     assert f"Case {DEMO_CASE_NUMBER}" in body and "Status reason" in body and "12/26/2019 11:24 AM" in body
-

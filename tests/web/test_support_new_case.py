@@ -97,7 +97,8 @@ def test_pressing_send_again_never_creates_a_second_case(user: FlaskClient, emul
 
 def test_a_new_form_is_a_new_case(user: FlaskClient, emulator: Any) -> None:
     for _ in range(2):
-        assert user.post(FORM, data={**open_form(user), "title": "Dos casos", "intent": "send"}).status_code == 302
+        data = {**open_form(user), "title": "Dos casos", "intent": "send"}
+        assert user.post(FORM, data=data).status_code == 302
     assert len(cases_titled(emulator, "Dos casos")) == 2
 
 
@@ -142,7 +143,9 @@ def test_an_associate_of_another_account_is_refused(user: FlaskClient, emulator:
     assert len(emulator.store.query("incidents")) == before
 
 
-def test_dataverse_down_keeps_the_input_and_a_retry_creates_one_case(user: FlaskClient, emulator: Any) -> None:
+def test_dataverse_down_keeps_the_input_and_a_retry_creates_one_case(
+    user: FlaskClient, emulator: Any
+) -> None:
     data = {**open_form(user), "title": "Durante la caída", "description": "Detalle", "intent": "send"}
     emulator.faults.unavailable_ratio = 1.0
     response = user.post(FORM, data=data)
@@ -174,7 +177,8 @@ def test_a_forged_case_id_is_not_used(user: FlaskClient, emulator: Any) -> None:
     assert response.status_code == 400
     assert "El formulario caducó." in text(response) and 'value="Id inventado"' in text(response)
     assert not cases_titled(emulator, "Id inventado")
-    retry = user.post(FORM, data={**data, "case_token": hidden(response.get_data(as_text=True), "case_token")})
+    fresh = hidden(response.get_data(as_text=True), "case_token")
+    retry = user.post(FORM, data={**data, "case_token": fresh})
     assert retry.status_code == 302 and len(cases_titled(emulator, "Id inventado")) == 1
 
 
