@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 import click
@@ -23,6 +25,17 @@ def portal_app(settings: Settings) -> Flask:
     from d365portal.app import create_app
 
     try:
-        return create_app(settings)
+        app = create_app(settings)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    quiet_logs(settings)
+    return app
+
+
+def quiet_logs(settings: Settings) -> None:
+    """A command's own output is its result: logs go to stderr, and only warnings unless DEBUG."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_d365portal", False) and isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+            if settings.log_level != "DEBUG":
+                handler.setLevel(logging.WARNING)
