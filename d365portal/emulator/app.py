@@ -24,6 +24,7 @@ from d365portal.emulator.query import (
     MAX_PAGE_SIZE,
     Options,
     QueryParser,
+    ResultCache,
     next_link,
     read_skiptoken,
     select_rows,
@@ -70,6 +71,7 @@ class EmulatorApp:
         self.url: str | None = None  # set by whoever serves it
         self.formatter = Formatter(self.store, language)
         self.parser = QueryParser(self.store)
+        self.cache = ResultCache()
         self.writer = Writer(self.store)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -216,7 +218,7 @@ class EmulatorApp:
         page, offset = 1, 0
         if "$skiptoken" in request.args:
             page, offset = read_skiptoken(request.args["$skiptoken"])
-        rows = select_rows(self.store, table, options)
+        rows = select_rows(self.store, table, options, self.cache)
         body: dict[str, Any] = {"@odata.context": self._context(request, table, options)}
         if options.count:
             body["@odata.count"] = min(len(rows), 5000)

@@ -16,6 +16,7 @@ from d365portal.emulator.store import LOGICAL, Store
 
 Predicate = Callable[[dict[str, Any]], bool]
 Getter = Callable[[dict[str, Any]], Any]
+Candidates = Callable[[], set[str] | None]  # ids that may match (a superset), or None for "all rows"
 
 _OPERATOR_KINDS = {
     ast.Eq: "Equal",
@@ -61,10 +62,65 @@ class FilterCompiler:
     def __init__(self, store: Store, table: Table) -> None:
         self.store = store
         self.table = table
+        self.touched: set[str] = {table.entity_set}  # tables whose changes change the result
 
     def compile(self, text: str) -> Predicate:
         """The predicate for `text`."""
         return self._node(parse_filter(text))
+
+    def compile_with_plan(self, text: str) -> tuple[Predicate, Candidates]:
+        """The predicate and a cheap superset of the matching ids (lookup indexes), when one exists."""
+        tree = parse_filter(text)
+        predicate = self._node(tree)
+        plan = self._plan(tree)
+        return predicate, (plan if plan is not None else (lambda: None))
+
+    def _plan(self, node: ast._Node) -> Candidates | None:
+        """Use lookup indexes for `lookup eq guid` (also through one navigation hop) under and/or."""
+        if isinstance(node, ast.BoolOp):
+            left, right = self._plan(node.left), self._plan(node.right)
+            if isinstance(node.op, ast.And):
+                if left and right:
+                    return lambda: _intersect(left(), right())
+                return left or right
+            if left and right:
+                return lambda: _union(left(), right())
+            return None
+        if not isinstance(node, ast.Compare) or not isinstance(node.comparator, ast.Eq):
+            return None
+        if not isinstance(node.right, ast.GUID):
+            return None
+        value = node.right.val.lower()
+        if isinstance(node.left, ast.Identifier):
+            return self._ids_where(self.table, node.left.name, value)
+        if isinstance(node.left, ast.Attribute) and isinstance(node.left.owner, ast.Identifier):
+            nav = self.table.navigations.get(node.left.owner.name)
+            if nav is None:
+                return None
+            lookup_column, target = nav
+            related = self._ids_where(self.store.table_for(target), node.left.attr, value)
+            if related is None:
+                return None
+            entity_set, key = self.table.entity_set, lookup_column.read_name
+
+            def through() -> set[str] | None:
+                index = self.store.index(entity_set, key)
+                out: set[str] = set()
+                for ref in related() or ():
+                    out |= index.get(ref, set())
+                return out
+
+            return through
+        return None
+
+    def _ids_where(self, table: Table, name: str, value: str) -> Candidates | None:
+        if name == table.primary_key:
+            return lambda: {value}
+        column = table.by_read_name.get(name)
+        if column is None or column.kind != "lookup":
+            return None
+        entity_set = table.entity_set
+        return lambda: set(self.store.index(entity_set, name).get(value, set()))
 
     def _node(self, node: ast._Node) -> Predicate:
         if isinstance(node, ast.BoolOp):
@@ -109,6 +165,7 @@ class FilterCompiler:
                 raise errors.unknown_property(owner.name, self.table.logical_name)
             lookup_column, target = nav
             target_table = self.store.table_for(target)
+            self.touched.add(target_table.entity_set)
             column = target_table.by_read_name.get(node.attr)
             if column is None:
                 raise errors.unknown_property(node.attr, target_table.logical_name)
@@ -233,3 +290,17 @@ class FilterCompiler:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _intersect(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
+def _union(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    if a is None or b is None:
+        return None
+    return a | b

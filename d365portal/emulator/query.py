@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
 from d365portal.emulator import errors
-from d365portal.emulator.filters import FilterCompiler, Predicate
+from d365portal.emulator.filters import Candidates, FilterCompiler, Predicate
 from d365portal.emulator.formatting import Annotations, Formatter
 from d365portal.emulator.schema import Table
 from d365portal.emulator.store import LOGICAL, Store
@@ -35,6 +36,9 @@ class Options:
 
     select: list[str] | None = None
     predicate: Predicate | None = None
+    candidates: Candidates | None = None
+    cache_key: tuple[Any, ...] = ()
+    touched: tuple[str, ...] = ()
     orderby: list[tuple[str, bool]] = field(default_factory=list)
     top: int | None = None
     count: bool = False
@@ -92,10 +96,15 @@ class QueryParser:
         options = Options()
         if "$select" in args:
             options.select = self.select(table, args["$select"])
+        touched: set[str] = {table.entity_set}
         if args.get("$filter"):
-            options.predicate = FilterCompiler(self.store, table).compile(args["$filter"])
+            compiler = FilterCompiler(self.store, table)
+            options.predicate, options.candidates = compiler.compile_with_plan(args["$filter"])
+            touched |= compiler.touched
         if args.get("$orderby"):
             options.orderby = self.orderby(table, args["$orderby"])
+        options.touched = tuple(sorted(touched))
+        options.cache_key = (table.entity_set, args.get("$filter") or "", tuple(options.orderby))
         if "$top" in args:
             options.top = self._int(args["$top"], "$top")
         if "$count" in args:
@@ -188,11 +197,48 @@ def sort_rows(
     return rows
 
 
-def select_rows(store: Store, table: Table, options: Options) -> list[dict[str, Any]]:
+class ResultCache:
+    """Ordered results of recent queries, valid until a table they depend on changes."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[tuple[int, ...], list[dict[str, Any]]]] = (
+            OrderedDict()
+        )
+
+    def get(self, key: tuple[Any, ...], generations: tuple[int, ...]) -> list[dict[str, Any]] | None:
+        """The cached rows for `key` if nothing it depends on changed since."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != generations:
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: tuple[Any, ...], generations: tuple[int, ...], rows: list[dict[str, Any]]) -> None:
+        """Remember a result."""
+        self._entries[key] = (generations, rows)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+def select_rows(
+    store: Store, table: Table, options: Options, cache: ResultCache | None = None
+) -> list[dict[str, Any]]:
     """Filtered and ordered rows (live dicts; callers hold the store lock)."""
-    rows = store.rows(table.entity_set).values()
+    generations = tuple(store.generation[name] for name in options.touched)
+    if cache is not None:
+        cached = cache.get(options.cache_key, generations)
+        if cached is not None:
+            return cached
+    all_rows = store.rows(table.entity_set)
+    ids = options.candidates() if options.candidates else None
+    rows = all_rows.values() if ids is None else [all_rows[i] for i in ids if i in all_rows]
     matched = [r for r in rows if options.predicate(r)] if options.predicate else list(rows)
-    return sort_rows(matched, table, options.orderby)
+    result = sort_rows(matched, table, options.orderby)
+    if cache is not None:
+        cache.put(options.cache_key, generations, result)
+    return result
 
 
 def serialize(

@@ -60,6 +60,9 @@ class Store:
         self.tables: dict[str, Table] = build_tables(metadata.custom_lookups)
         self.lock = threading.RLock()
         self._rows: dict[str, dict[str, Row]] = {name: {} for name in self.tables}
+        # Lookup indexes (built on first use) and per-table change counters for query caches.
+        self._indexes: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self.generation: dict[str, int] = dict.fromkeys(self.tables, 0)
         self._version = 1000
         self._tickets: set[str] = set()
         self._random = random.Random(20191226)  # noqa: S311 - ticket suffixes, not secrets
@@ -86,6 +89,7 @@ class Store:
         with self.lock:
             for rows in self._rows.values():
                 rows.clear()
+            self._invalidate()
             self._tickets.clear()
             self._version = 1000
             self._random.seed(20191226)
@@ -112,6 +116,7 @@ class Store:
         for entity_set, row_id, data in self._db.execute("SELECT entity_set, id, data FROM rows"):
             row = json.loads(data)
             self._rows[entity_set][row_id] = row
+            self._invalidate()
             self._version = max(self._version, int(row.get("versionnumber", 0)))
             if entity_set == "incidents" and row.get("ticketnumber"):
                 self._tickets.add(row["ticketnumber"])
@@ -137,6 +142,38 @@ class Store:
     def rows(self, entity_set: str) -> dict[str, Row]:
         """The live rows of a table (callers hold `lock` and never mutate them)."""
         return self._rows[entity_set]
+
+    def index(self, entity_set: str, column: str) -> dict[str, set[str]]:
+        """Lookup value → ids of the rows holding it (kept up to date on every write)."""
+        key = (entity_set, column)
+        index = self._indexes.get(key)
+        if index is None:
+            index = {}
+            for row_id, row in self._rows[entity_set].items():
+                value = row.get(column)
+                if value is not None:
+                    index.setdefault(value, set()).add(row_id)
+            self._indexes[key] = index
+        return index
+
+    def _invalidate(self) -> None:
+        self._indexes.clear()
+        for name in self.generation:
+            self.generation[name] += 1
+
+    def _changed(self, entity_set: str, row_id: str, old: Row | None, new: Row | None) -> None:
+        self.generation[entity_set] += 1
+        for (name, column), index in self._indexes.items():
+            if name != entity_set:
+                continue
+            before = old.get(column) if old else None
+            after = new.get(column) if new else None
+            if before == after:
+                continue
+            if before is not None:
+                index.get(before, set()).discard(row_id)
+            if after is not None:
+                index.setdefault(after, set()).add(row_id)
 
     def find_set(self, row_id: str, logical_names: Iterable[str]) -> str | None:
         """Which of the given tables (logical names) holds `row_id`."""
@@ -215,7 +252,10 @@ class Store:
         """Store a new row, filling id, dates, state, version and computed columns; returns a copy."""
         with self.lock:
             stored = self._prepare(entity_set, row)
-            self._rows[entity_set][stored[self.tables[entity_set].primary_key]] = stored
+            row_id = stored[self.tables[entity_set].primary_key]
+            old = self._rows[entity_set].get(row_id)
+            self._rows[entity_set][row_id] = stored
+            self._changed(entity_set, row_id, old, stored)
             self._persist(entity_set, [stored])
             return dict(stored)
 
@@ -226,7 +266,11 @@ class Store:
             key = self.tables[entity_set].primary_key
             target = self._rows[entity_set]
             for stored in prepared:
+                old = target.get(stored[key])
                 target[stored[key]] = stored
+                if self._indexes:
+                    self._changed(entity_set, stored[key], old, stored)
+            self.generation[entity_set] += 1
             self._persist(entity_set, prepared)
             return len(prepared)
 
@@ -264,6 +308,7 @@ class Store:
             updated["modifiedon"] = utc_now()
             self._complete(entity_set, updated)
             self._rows[entity_set][row_id] = updated
+            self._changed(entity_set, row_id, current, updated)
             self._persist(entity_set, [updated])
             return dict(updated)
 
@@ -271,7 +316,8 @@ class Store:
         """Remove a row."""
         with self.lock:
             row_id = str(row_id).lower()
-            self._rows[entity_set].pop(row_id, None)
+            old = self._rows[entity_set].pop(row_id, None)
+            self._changed(entity_set, row_id, old, None)
             if self._db is not None:
                 self._db.execute("DELETE FROM rows WHERE entity_set=? AND id=?", (entity_set, row_id))
 
@@ -290,6 +336,7 @@ class Store:
                     | {r for r in rows if r in snapshot[name] and rows[r] is not snapshot[name][r]}
                 ]
                 self._rows = snapshot
+                self._invalidate()
                 self._version = version
                 for name, rid in changed:
                     if rid in snapshot[name]:
