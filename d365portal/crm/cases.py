@@ -16,8 +16,9 @@ from d365portal.settings import FieldMap
 # Sortable columns of the case list, by the name the web layer uses.
 CaseSort = Literal["ticket_number", "title", "customer", "priority", "status_reason", "created_on"]
 
-# The customer column sorts by the lookup's GUID column; Dataverse orders a lookup by the related
-# record's name (as the emulator does), so the list reads alphabetically by customer.
+# The customer column sorts by the lookup column `_customerid_value` (a related column such as the
+# account's name cannot be used in a Web API $orderby). Dataverse orders a lookup by the related
+# record's name; the emulator orders it by the GUID, so there "by customer" only groups the rows.
 SORT_COLUMNS: dict[str, str] = {
     "ticket_number": "ticketnumber",
     "title": "title",
@@ -72,7 +73,7 @@ def case_from_row(row: r.Row, fieldmap: FieldMap) -> Case:
         case_type=r.choice(row, "casetypecode"),
         state=state,
         status_reason=r.required_choice(row, "statuscode"),
-        created_on=r.timestamp(row, "createdon"),
+        created_on=r.required_timestamp(row, "createdon"),
         modified_on=r.timestamp(row, "modifiedon"),
         billed_minutes=r.integer(row, "billedserviceunits") if state.value != 0 else None,
     )

@@ -83,6 +83,14 @@ def timestamp(row: Row, column: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def required_timestamp(row: Row, column: str) -> datetime:
+    """A date-and-time column every row has (createdon)."""
+    found = timestamp(row, column)
+    if found is None:
+        raise ValueError(f"Dataverse row without {column}")
+    return found
+
+
 def date_only(row: Row, column: str) -> date | None:
     """A date-only column: the date part of the UTC instant Dataverse sends, never shifted a day."""
     value = row.get(column)
