@@ -46,26 +46,40 @@ class TrafficRecorder:
             status_box.append(status)
             return start_response(status, headers, *args)
 
-        result = self.app(environ, recording_start)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        entry = {
+        entry: dict[str, Any] = {
             "method": environ["REQUEST_METHOD"],
             "path": path,
             "query": environ.get("QUERY_STRING", ""),
             "headers": {
                 key[5:].replace("_", "-").title(): environ[key] for key in REPLAYED_HEADERS if key in environ
             },
-            "status": int(status_box[0].split()[0]) if status_box else 0,
-            "bytes": len(body),
-            "ms": round((time.monotonic() - started) * 1000, 2),
+            "status": 0,  # stays 0 when the response is dropped (fault injection)
+            "bytes": 0,
         }
-        with self._lock:
-            self._log.append(entry)
+        try:
+            result = self.app(environ, recording_start)
+            try:
+                body = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            entry["status"] = int(status_box[0].split()[0]) if status_box else 0
+            entry["bytes"] = len(body)
+        finally:
+            entry["ms"] = round((time.monotonic() - started) * 1000, 2)
+            with self._lock:
+                self._log.append(entry)
         return [body]
+
+    def entries(self) -> list[dict[str, Any]]:
+        """A copy of the requests recorded since the last `clear()`."""
+        with self._lock:
+            return list(self._log)
+
+    def clear(self) -> None:
+        """Forget the recorded requests."""
+        with self._lock:
+            self._log.clear()
 
     def _control(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         with self._lock:
