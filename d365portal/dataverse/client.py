@@ -146,10 +146,14 @@ class DataverseClient:
             base_headers["Content-Type"] = "application/json; charset=utf-8"
         base_headers.update(headers or {})
         attempts = {"n": 0}
+        deadline = time.monotonic() + self.retry_budget
 
         def attempt() -> requests.Response:
             attempts["n"] += 1
-            return self._send(method, url, base_headers, json, retry=attempts["n"] > 1)
+            timeout = self.timeout
+            if attempts["n"] > 1:  # a retry may only use what is left of the budget
+                timeout = (self.timeout[0], max(0.5, min(self.timeout[1], deadline - time.monotonic())))
+            return self._send(method, url, base_headers, json, retry=attempts["n"] > 1, timeout=timeout)
 
         def may_retry(error: DataverseError) -> bool:
             # A non-idempotent call is retried only when Dataverse surely did not run it.
@@ -163,25 +167,44 @@ class DataverseClient:
         )
 
     def _send(
-        self, method: str, url: str, headers: dict[str, str], body: Any, *, retry: bool
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Any,
+        *,
+        retry: bool,
+        timeout: tuple[float, float],
     ) -> requests.Response:
         """One attempt; a 401 refreshes the token and tries once more."""
-        response = self._send_raw(method, url, headers, body, force_refresh=False, retry=retry)
+        response = self._send_raw(
+            method, url, headers, body, force_refresh=False, retry=retry, timeout=timeout
+        )
         if response.status_code == 401:
             log.info("dataverse 401 on %s %s: refreshing the token once", method, _path(url))
-            response = self._send_raw(method, url, headers, body, force_refresh=True, retry=True)
+            response = self._send_raw(
+                method, url, headers, body, force_refresh=True, retry=True, timeout=timeout
+            )
         if response.status_code >= 400:
             raise error_from_response(response)
         return response
 
     def _send_raw(
-        self, method: str, url: str, headers: dict[str, str], body: Any, *, force_refresh: bool, retry: bool
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Any,
+        *,
+        force_refresh: bool,
+        retry: bool,
+        timeout: tuple[float, float],
     ) -> requests.Response:
         token = self.token_provider.get_token(force_refresh=force_refresh)
         all_headers = {**headers, "Authorization": f"Bearer {token}"}
         started = time.perf_counter()
         try:
-            response = self.session.request(method, url, headers=all_headers, json=body, timeout=self.timeout)
+            response = self.session.request(method, url, headers=all_headers, json=body, timeout=timeout)
         except requests.exceptions.ConnectTimeout as exc:
             self._record(started, retry)
             raise _unavailable("Dataverse did not accept the connection in time", url, not_sent=True) from exc
@@ -215,7 +238,7 @@ class DataverseClient:
     ) -> dict[str, Any]:
         """GET a record, a collection or a function; the JSON body."""
         response = self._request(
-            "GET", path_or_url, params=params, headers={"Prefer": prefer(annotations=annotations)}
+            "GET", path_or_url, params=params, headers=_prefer_header(prefer(annotations=annotations))
         )
         return _json(response)
 
@@ -305,6 +328,10 @@ class DataverseClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+
+
+def _prefer_header(value: str) -> dict[str, str]:
+    return {"Prefer": value} if value else {}
 
 
 def _unavailable(message: str, url: str, *, not_sent: bool = False) -> Unavailable:

@@ -244,3 +244,14 @@ def test_upsert_create_only_and_update_use_the_right_conditions(
     with pytest.raises(NotFound):
         dv.update("incidents", rid, {"title": "y"})
     assert mock.calls[1].request.headers["If-Match"] == "*"
+
+
+def test_a_retry_only_gets_what_is_left_of_the_budget(mock: responses.RequestsMock, sleeps: Sleeps) -> None:
+    client = DataverseClient(BASE, StaticTokenProvider("t"), read_timeout=8.0, retry_budget=2.0, sleep=sleeps)
+    mock.get(f"{BASE}WhoAmI", body=requests.exceptions.ReadTimeout("slow"))
+    mock.get(f"{BASE}WhoAmI", json=WHOAMI)
+    assert client.whoami() == WHOAMI
+    first, second = (c.request.req_kwargs["timeout"] for c in mock.calls)
+    assert first == (3.05, 8.0)
+    assert second[0] == 3.05 and 0.5 <= second[1] <= 2.0
+    assert "Prefer" not in mock.calls[1].request.headers  # a function call asks for no annotations
