@@ -176,7 +176,6 @@ _EXPECTED = {
     "bool_parsing": "true or false",
     "url_parsing": "a URL such as https://org.crm.dynamics.com",
     "url_scheme": "an http:// or https:// URL",
-    "literal_error": "one of the listed values",
     "missing": "a value",
 }
 

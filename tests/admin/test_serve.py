@@ -1,0 +1,123 @@
+"""`d365portal serve` runs gunicorn from the settings; a wrong setting stops every entry point in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from d365portal.admin.serve import gunicorn_options
+from d365portal.settings import Settings
+from tests.admin.conftest import invoke
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture()
+def served_portal(emulator_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """`d365portal serve` in a subprocess on a free port, one worker, against the test emulator."""
+    port = free_port()
+    env = {**os.environ, **emulator_env, "D365_BIND": f"127.0.0.1:{port}", "D365_WORKERS": "1",
+           "D365_THREADS": "2", "D365_LOG_FORMAT": "json"}
+    log = (tmp_path / "serve.log").open("w+")
+    command = [str(BIN / "d365portal"), "serve"]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the portal did not start: " + (tmp_path / "serve.log").read_text())
+    yield {"url": url, "process": process, "log": tmp_path / "serve.log"}
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+    log.close()
+
+
+def test_serve_runs_the_portal_and_logs_each_request(served_portal: dict[str, Any]) -> None:
+    url, process = served_portal["url"], served_portal["process"]
+    assert requests.get(f"{url}/readyz", timeout=10).status_code == 200
+    page = requests.get(f"{url}/es-ES/Account/Login/Login", timeout=10)
+    assert page.status_code == 200 and "Iniciar Sesión" in page.text
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    output = served_portal["log"].read_text()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    request_lines = [e for e in lines if e.get("logger") == "d365portal.request"]
+    login = next(e for e in request_lines if e["path"] == "/es-ES/Account/Login/Login")
+    assert login["status"] == 200 and login["method"] == "GET"
+    assert login["request_id"] == page.headers["X-Request-ID"]
+    assert "Traceback" not in output
+
+
+def test_gunicorn_options_come_from_the_settings() -> None:
+    options = gunicorn_options(Settings(bind="0.0.0.0:8000", workers=3, threads=4, worker_timeout=45))
+    assert options["bind"] == ["0.0.0.0:8000"]
+    assert (options["workers"], options["threads"], options["timeout"]) == (3, 4, 45)
+    assert options["worker_class"] == "gthread" and options["accesslog"] is None
+
+
+def test_serve_with_a_wrong_setting_prints_one_line(clean_env: dict[str, str]) -> None:
+    result = run([str(BIN / "d365portal"), "serve"], {**clean_env, "D365_WORKERS": "lots"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: setting workers (D365_WORKERS): expected a whole number "
+        "(Input should be a valid integer, unable to parse string as an integer)"
+    ]
+
+
+def test_serve_without_a_secret_key_outside_demo_prints_one_line(clean_env: dict[str, str]) -> None:
+    env = {k: v for k, v in clean_env.items() if k != "D365_SECRET_KEY"}
+    result = run([str(BIN / "d365portal"), "serve"], env)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: setting secret_key (D365_SECRET_KEY): required outside demo mode")
+
+
+def test_gunicorn_on_the_wsgi_module_stops_with_one_line(clean_env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('log_format = "xml"\n')
+    env = {**clean_env, "D365_CONFIG": str(config)}
+    result = run([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{free_port()}", "d365portal.wsgi:app"], env)
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if line.startswith("d365portal:")]
+    assert ours == ["d365portal: setting log_format (D365_LOG_FORMAT): Input should be 'text' or 'json'"]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["users", "list"], ["check"]])
+def test_a_wrong_value_in_portal_toml_is_named_by_the_commands(
+    clean_env: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    config = tmp_path / "portal.toml"
+    config.write_text("threads = 0\n")
+    result = invoke(clean_env, *command)
+    assert result.exit_code == 1
+    assert "setting threads (D365_THREADS): Input should be greater than or equal to 1" in result.output
+    assert "Traceback" not in result.output
