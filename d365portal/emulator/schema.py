@@ -21,7 +21,7 @@ class Column:
     # lookups: target logical name → single-valued navigation property name
     targets: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @cached_property
     def read_name(self) -> str:
         """The name a client reads and filters on (`_x_value` for lookups)."""
         return f"_{self.name}_value" if self.kind == "lookup" else self.name

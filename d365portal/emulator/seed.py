@@ -432,6 +432,7 @@ def demo_rows() -> dict[str, list[Row]]:
 
 BENCH_PASSWORD = DEMO_PASSWORD  # noqa: S105 - the bench users' documented password
 BENCH_BIG_ACCOUNT_ID = _id("bench:account:000")
+_BENCH_CASE_BASE = _id("bench:cases").int & ~((1 << 32) - 1)  # bench case ids: this + n
 
 
 def seed_bench(
@@ -463,7 +464,7 @@ def seed_bench(
         "incidents",
         (
             {
-                "incidentid": _id(f"bench:case:{i}"),
+                "incidentid": UUID(int=_BENCH_CASE_BASE + i),
                 "title": _TOPICS[i % len(_TOPICS)],
                 "customerid_account@odata.bind": f"/accounts({BENCH_BIG_ACCOUNT_ID})",
                 "primarycontactid@odata.bind": f"/contacts({big_contact})",

@@ -22,6 +22,7 @@ from d365portal.emulator.metadata import DEMO_METADATA, STATES, SeedMetadata
 from d365portal.emulator.schema import Table, build_tables
 
 LOGICAL = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+_ALPHABET = string.ascii_uppercase + string.digits
 Row = dict[str, Any]
 
 
@@ -198,10 +199,9 @@ class Store:
 
     def new_ticket_number(self) -> str:
         """A unique CAS-<5 digits>-<6 alphanumerics> ticket number."""
-        alphabet = string.ascii_uppercase + string.digits
         while True:
-            number = f"CAS-{self._random.randint(1000, 99999):05d}-" + "".join(
-                self._random.choice(alphabet) for _ in range(6)
+            number = f"CAS-{self._random.randrange(1000, 100000):05d}-" + "".join(
+                self._random.choices(_ALPHABET, k=6)
             )
             if number not in self._tickets:
                 self._tickets.add(number)
@@ -223,8 +223,9 @@ class Store:
             column = table.columns.get(key)
             if column is not None and column.kind == "lookup":
                 key = column.read_name
-            value = to_json_value(value)
-            if isinstance(value, str) and key.endswith("_value") and not key.endswith(LOGICAL):
+            if value is not None and not isinstance(value, str | int | float):
+                value = to_json_value(value)
+            elif isinstance(value, str) and key.endswith("_value") and not key.endswith(LOGICAL):
                 value = value.lower()
             out[key] = value
         return out
@@ -279,8 +280,8 @@ class Store:
         stored = self.normalize(entity_set, row)
         key = table.primary_key
         stored[key] = str(stored.get(key) or uuid.uuid4()).lower()
-        now = utc_now()
-        stored.setdefault("createdon", now)
+        if not stored.get("createdon"):
+            stored["createdon"] = utc_now()
         stored.setdefault("modifiedon", stored["createdon"])
         states = STATES[entity_set]
         state = stored.setdefault("statecode", 0)
