@@ -23,6 +23,7 @@ from d365portal.settings import Settings, SettingsError, load_settings
 
 Status = Literal["pass", "fail", "skip"]
 CERTIFICATE_WARNING_DAYS = 30
+SMTP_TIMEOUT = 10.0
 
 
 @dataclass
@@ -157,7 +158,7 @@ def step_mail(ctx: Context) -> Step:
     return _smtp_answers(ctx.settings.smtp_url.get_secret_value())
 
 
-def _smtp_answers(url: str, timeout: float = 10.0) -> Step:
+def _smtp_answers(url: str) -> Step:
     title = "Mail can be sent"
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
@@ -173,9 +174,9 @@ def _smtp_answers(url: str, timeout: float = 10.0) -> Step:
     stage = "connect"
     try:
         smtp: smtplib.SMTP = (
-            smtplib.SMTP_SSL(parts.hostname, port, timeout=timeout, context=context)
+            smtplib.SMTP_SSL(parts.hostname, port, timeout=SMTP_TIMEOUT, context=context)
             if parts.scheme == "smtps"
-            else smtplib.SMTP(parts.hostname, port, timeout=timeout)
+            else smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
         )
         with smtp:
             stage = "EHLO"
