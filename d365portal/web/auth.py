@@ -1,31 +1,161 @@
-"""PLACEHOLDER (issue 4 replaces this file): sign-in, sign-out, forgot and reset password."""
+"""Sign-in, sign-out, forgot and reset password (the manual's "Ingresar al Portal" and
+"Recuperación de contraseña").
+
+No page tells whether a username or an address exists: a failed sign-in has one message, and the
+forgot-password page always answers the same text in about the same time (mail goes out in the
+background). Sign-in gives the session a new id; the reset link's token is checked on every view.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from d365portal.dataverse.errors import DataverseError
+from d365portal.identity import identity, issue_reset_link
+from d365portal.identity.sessions import ServerSession
+from d365portal.mail.messages import reset_password_message
+from d365portal.web.account_forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal
+from d365portal.web.i18n import gettext
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
+log = logging.getLogger(__name__)
+
+
+def client_ip() -> str:
+    """The client's address as the WSGI server (or a trusted proxy fix) reports it."""
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path inside the portal, else None (no open redirect)."""
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(c) < 32 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _server_session() -> ServerSession:
+    assert isinstance(session, ServerSession)  # noqa: S101 - identity.init_app installs it
+    return session
+
+
+def _too_many(template: str, **context: object) -> tuple[str, int]:
+    log.warning("rate limit hit on %s from %s", request.endpoint, client_ip())
+    return render_template(template, too_many=True, **context), 429
 
 
 @bp.route("/Login", methods=["GET", "POST"])
-def login() -> str:
-    """Sign-in page (placeholder)."""
-    return "Iniciar Sesión"
+def login() -> Response | str | tuple[str, int]:
+    """Iniciar Sesión: Usuario + Contraseña; success lands on the home page (or a safe `next`)."""
+    form = LoginForm()
+    if request.method == "GET":
+        if current_principal() is not None:
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+        form.next.data = safe_next(request.args.get("next")) or ""
+    failed = False
+    if form.validate_on_submit():
+        ip = client_ip()
+        if not identity().limiter.hit("signin", ip):
+            return _too_many("auth/login.html", form=form)
+        result = identity().accounts.sign_in(form.username.data or "", form.password.data or "")
+        contact = result.contact
+        account = contact.parent_account if contact is not None else None
+        if contact is not None and account is not None:
+            principal = Principal(
+                contact_id=contact.id,
+                account_id=account.id,
+                account_name=account.name or "",
+                full_name=contact.full_name,
+                username=contact.username or form.username.data or "",
+                email=contact.email,
+            )
+            server_session = _server_session()
+            server_session.rotate()  # a new session id: a cookie planted before sign-in is worthless
+            server_session.clear()
+            server_session[SESSION_KEY] = principal.to_session()
+            log.info("sign-in succeeded: username=%r contact=%s ip=%s", principal.username, contact.id, ip)
+            return redirect(safe_next(form.next.data) or url_for("main.home"))
+        attempted = (form.username.data or "")[:100]
+        log.warning("sign-in failed: username=%r reason=%s ip=%s", attempted, result.reason, ip)
+        failed = True
+    return render_template("auth/login.html", form=form, failed=failed)
 
 
 @bp.post("/LogOff")
-def logout() -> str:
-    """Sign out (placeholder)."""
-    return ""
+def logout() -> Response:
+    """Sign out: the session is deleted from the store, so a copied cookie stops working."""
+    principal = current_principal()
+    _server_session().end()
+    if principal is not None:
+        log.info("sign-out: username=%r contact=%s ip=%s",
+                 principal.username, principal.contact_id, client_ip())
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/ForgotPassword", methods=["GET", "POST"])
-def forgot_password() -> str:
-    """Forgot password (placeholder)."""
-    return ""
+def forgot_password() -> Response | str | tuple[str, int]:
+    """¿Ha olvidado la contraseña?: always the same answer, whether or not the address is a user's."""
+    form = ForgotPasswordForm()
+    if request.method == "GET" and request.args.get("sent"):
+        return render_template("auth/forgot_password.html", form=form, sent=True)
+    if form.validate_on_submit():
+        if not identity().limiter.hit("forgot", client_ip()):
+            return _too_many("auth/forgot_password.html", form=form)
+        settings = current_app.config["SETTINGS"]
+        lifetime = timedelta(minutes=settings.reset_token_minutes)
+        mailer = current_app.extensions["mailer"]
+        users = identity().accounts.find_for_reset(form.email.data or "")
+        for contact in users:
+            link = issue_reset_link(contact, lifetime=lifetime)
+            mailer.send_later(reset_password_message(contact, link))
+            log.info("password reset link sent: contact=%s ip=%s", contact.id, client_ip())
+        if not users:
+            log.info("password reset asked for an address with no portal user, ip=%s", client_ip())
+        return redirect(url_for("auth.forgot_password", sent=1))
+    return render_template("auth/forgot_password.html", form=form, sent=False)
 
 
 @bp.route("/ResetPassword", methods=["GET", "POST"])
-def reset_password() -> str:
-    """Reset password (placeholder)."""
-    return ""
+def reset_password() -> Response | str | tuple[str, int]:
+    """Restablecer contraseña from the emailed link; afterwards the user signs in (not automatic)."""
+    if request.method == "GET" and request.args.get("done"):
+        return render_template("auth/reset_password.html", done=True)
+    form = ResetPasswordForm()
+    if request.method == "POST" and not identity().limiter.hit("reset", client_ip()):
+        return _too_many("auth/reset_password.html", form=form, done=False)
+    accounts = identity().accounts
+    checked = accounts.check_reset(request.args.get("userId", ""), request.args.get("code", ""))
+    if checked is None:
+        if request.method == "POST":
+            log.warning("password reset with an invalid or used link, ip=%s", client_ip())
+        return render_template("auth/reset_password.html", invalid=True, done=False), 400
+    contact, token = checked
+    if form.validate_on_submit():
+        violation = accounts.policy_violation(contact, form.password.data or "")
+        if violation is not None:
+            form.password.errors = [gettext(f"auth.{violation.key}", **violation.params)]
+        elif not identity().tokens.consume(token):
+            return render_template("auth/reset_password.html", invalid=True, done=False), 400
+        else:
+            try:
+                accounts.set_password(contact, form.password.data or "", after_reset=True)
+            except DataverseError:
+                identity().tokens.release(token)  # nothing changed: the link may be used again
+                raise
+            ended = identity().sessions.end_user_sessions(str(contact.id))
+            principal = current_principal()
+            if principal is not None and principal.contact_id == contact.id:
+                _server_session().end()
+            log.info("password reset: contact=%s sessions_ended=%d ip=%s", contact.id, ended, client_ip())
+            return redirect(url_for("auth.reset_password", done=1))
+    return render_template("auth/reset_password.html", form=form, done=False, invalid=False)

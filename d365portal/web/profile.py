@@ -1,25 +1,99 @@
-"""PLACEHOLDER (issue 4 replaces this file): profile, change password, change email."""
+"""Perfil and its "Seguridad" section: Cambiar contraseña, Cambiar correo electrónico (the manual's
+"Cambio de contraseña").
+
+A password change gives this session a new id and ends the user's other sessions; an email change
+notifies the old address.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from werkzeug.wrappers import Response
+
+from d365portal.identity import identity
+from d365portal.identity.sessions import ServerSession
+from d365portal.mail.messages import email_changed_message
+from d365portal.web.account_forms import ChangeEmailForm, ChangePasswordForm
+from d365portal.web.auth import client_ip
+from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal, login_required
+from d365portal.web.i18n import gettext
 
 bp = Blueprint("profile", __name__, url_prefix="/<lang>/profile")
+log = logging.getLogger(__name__)
+
+
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None  # noqa: S101 - @login_required ran first
+    return principal
 
 
 @bp.get("/")
+@login_required
 def index() -> str:
-    """Profile (placeholder)."""
-    return ""
+    """Perfil: who is signed in (from the session, no Dataverse call) and the Seguridad options."""
+    return render_template("profile/index.html", section="profile")
 
 
 @bp.route("/ChangePassword", methods=["GET", "POST"])
-def change_password() -> str:
-    """Change password (placeholder)."""
-    return ""
+@login_required
+def change_password() -> Response | str | tuple[str, int]:
+    """Cambiar contraseña: current, new and confirmation → "Su contraseña se ha cambiado correctamente"."""
+    form = ChangePasswordForm()
+    principal = _principal()
+    if form.validate_on_submit():
+        accounts = identity().accounts
+        if not identity().limiter.hit("signin", client_ip()):
+            return render_template("profile/change_password.html", form=form, section="password",
+                                   too_many=True), 429
+        credentials = accounts.check_current_password(principal.contact_id, form.current.data or "")
+        if credentials is None:
+            form.current.errors = [gettext("profile.current_wrong")]
+            log.warning("password change refused (wrong current password): contact=%s ip=%s",
+                        principal.contact_id, client_ip())
+        else:
+            violation = accounts.policy_violation(credentials.contact, form.password.data or "")
+            if violation is not None:
+                form.password.errors = [gettext(f"auth.{violation.key}", **violation.params)]
+            else:
+                accounts.set_password(credentials.contact, form.password.data or "")
+                assert isinstance(session, ServerSession)  # noqa: S101
+                session.rotate()  # this browser keeps going under a new id
+                ended = identity().sessions.end_user_sessions(str(principal.contact_id))
+                log.info("password changed: contact=%s other_sessions_ended=%d ip=%s",
+                         principal.contact_id, ended, client_ip())
+                flash(gettext("profile.password_changed"), "success")
+                return redirect(url_for("profile.change_password"))
+    return render_template("profile/change_password.html", form=form, section="password")
 
 
 @bp.route("/ChangeEmail", methods=["GET", "POST"])
-def change_email() -> str:
-    """Change email (placeholder)."""
-    return ""
+@login_required
+def change_email() -> Response | str | tuple[str, int]:
+    """Cambiar correo electrónico: new address + current password; the old address is notified."""
+    form = ChangeEmailForm()
+    principal = _principal()
+    if form.validate_on_submit():
+        new_address = (form.email.data or "").strip()
+        if not identity().limiter.hit("signin", client_ip()):
+            return render_template("profile/change_email.html", form=form, section="email",
+                                   too_many=True), 429
+        accounts = identity().accounts
+        credentials = accounts.check_current_password(principal.contact_id, form.current.data or "")
+        if credentials is None:
+            form.current.errors = [gettext("profile.current_wrong")]
+        elif credentials.contact.email and credentials.contact.email.lower() == new_address.lower():
+            form.email.errors = [gettext("profile.email_same")]
+        else:
+            contact = credentials.contact
+            identity().accounts.contacts.update_email(contact.id, new_address)
+            if contact.email:
+                message = email_changed_message(contact, contact.email, new_address)
+                current_app.extensions["mailer"].send_later(message)
+            session[SESSION_KEY] = {**session[SESSION_KEY], "email": new_address}
+            log.info("email changed: contact=%s ip=%s", contact.id, client_ip())
+            flash(gettext("profile.email_changed"), "success")
+            return redirect(url_for("profile.index"))
+    return render_template("profile/change_email.html", form=form, section="email")

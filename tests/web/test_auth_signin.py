@@ -1,0 +1,212 @@
+"""Iniciar Sesión against the emulator: generic failures, lockout, old hashes, sessions, `next`, CSRF."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from d365portal.emulator.seed import (
+    DEMO_CONTACT_ID,
+    DEMO_CONTACT_NAME,
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    OTHER_CONTACT_ID,
+)
+from d365portal.identity.passwords import aspnet_v2_hash, aspnet_v3_hash
+from tests.web.account_helpers import (
+    LOGIN,
+    LOGOUT,
+    contact_row,
+    csrf_token,
+    post_form,
+    session_cookie,
+    sign_in,
+    text,
+    use_fast_demo_hashes,
+    with_cookie,
+)
+
+FAILED = "Usuario o contraseña incorrectos."
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashes(emulator: Any) -> None:
+    use_fast_demo_hashes(emulator)
+
+
+def test_sign_in_page_has_the_manuals_labels(client: FlaskClient) -> None:
+    page = text(client.get(LOGIN))
+    for label in ("Usuario", "Contraseña", "Iniciar Sesión", "¿Has olvidado la contraseña?"):
+        assert label in page
+    english = text(client.get("/en-US/Account/Login/Login"))
+    for label in ("Username", "Password", "Sign in", "Forgot your password?"):
+        assert label in english
+
+
+def test_sign_in_lands_on_home_with_the_menu_in_two_dataverse_requests(
+    client: FlaskClient, emulator: Any
+) -> None:
+    form = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "csrf_token": csrf_token(client, LOGIN)}
+    emulator.stats.reset()
+    response = client.post(LOGIN, data=form)
+    assert emulator.stats.snapshot()["total"] <= 2
+    assert response.headers["Location"] == "/es-ES/"
+    home = text(client.get("/es-ES/"))
+    for item in ("Mi soporte", "Vigencia de Soporte", DEMO_CONTACT_NAME, "Cerrar sesión"):
+        assert item in home
+    assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_lastsuccessfullogin"]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(client: FlaskClient) -> None:
+    wrong = sign_in(client, DEMO_USERNAME, "not the password")
+    unknown = sign_in(client, "nobody-here", "not the password")
+    assert FAILED in text(wrong) and FAILED in text(unknown)
+    strip = lambda body: body.split('name="csrf_token"')[0] + body.split("</form>")[-1]  # noqa: E731
+    assert strip(text(wrong)).replace("nobody-here", DEMO_USERNAME) == strip(text(unknown)).replace(
+        "nobody-here", DEMO_USERNAME
+    )
+    assert "not the password" not in text(wrong)  # the password is never echoed
+    assert DEMO_USERNAME in text(wrong)  # the username is kept
+
+
+def test_lockout_after_five_failures_and_its_end(client: FlaskClient, emulator: Any) -> None:
+    for _ in range(4):
+        assert FAILED in text(sign_in(client, DEMO_USERNAME, "wrong password!"))
+    assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_accessfailedcount"] == 4
+    sign_in(client, DEMO_USERNAME, "wrong password!")  # the fifth
+    row = contact_row(emulator, DEMO_CONTACT_ID)
+    assert row["adx_identity_lockoutenddate"] is not None
+    # Locked: even the right password fails, with the same message.
+    assert FAILED in text(sign_in(client, DEMO_USERNAME, DEMO_PASSWORD))
+    # The lockout ends (time passes): the right password works again and the count is cleared.
+    past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    emulator.store.update("contacts", DEMO_CONTACT_ID, {"adx_identity_lockoutenddate": past})
+    assert sign_in(client, DEMO_USERNAME, DEMO_PASSWORD).headers["Location"] == "/es-ES/"
+    row = contact_row(emulator, DEMO_CONTACT_ID)
+    assert row["adx_identity_accessfailedcount"] == 0
+    assert row["adx_identity_lockoutenddate"] is None
+
+
+def test_lockout_counts_across_portal_processes(app: Flask, settings: Any, emulator: Any) -> None:
+    from d365portal import create_app
+
+    other = create_app(settings.model_copy(update={"var_dir": settings.var_dir.parent / "other-var"}))
+    other.testing = True
+    clients = [app.test_client(), other.test_client()]
+    for attempt in range(5):
+        sign_in(clients[attempt % 2], DEMO_USERNAME, "wrong password!")
+    assert FAILED in text(sign_in(clients[0], DEMO_USERNAME, DEMO_PASSWORD))
+    assert FAILED in text(sign_in(clients[1], DEMO_USERNAME, DEMO_PASSWORD))
+
+
+def test_contacts_with_logon_disabled_cannot_sign_in(client: FlaskClient, emulator: Any) -> None:
+    emulator.store.update("contacts", DEMO_CONTACT_ID, {"adx_identity_logonenabled": False})
+    assert FAILED in text(sign_in(client))
+
+
+@pytest.mark.parametrize("kind", ["v2", "v3"])
+def test_power_pages_hashes_sign_in_and_are_upgraded_to_argon2id(
+    client: FlaskClient, emulator: Any, kind: str
+) -> None:
+    salt = bytes(range(16))
+    old = aspnet_v2_hash(DEMO_PASSWORD, salt) if kind == "v2" else aspnet_v3_hash(DEMO_PASSWORD, salt, prf=2)
+    emulator.store.update("contacts", DEMO_CONTACT_ID, {"adx_identity_passwordhash": old})
+    assert FAILED in text(sign_in(client, DEMO_USERNAME, "wrong password!"))
+    assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_passwordhash"] == old
+    assert sign_in(client).headers["Location"] == "/es-ES/"
+    upgraded = contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_passwordhash"]
+    assert upgraded.startswith("$argon2id$") and len(upgraded) <= 128
+    client.post(LOGOUT, data={"csrf_token": csrf_token(client, "/es-ES/")})
+    assert sign_in(client).headers["Location"] == "/es-ES/"  # the upgraded hash verifies
+
+
+def test_sign_in_gives_a_new_session_id_and_sign_out_kills_a_copied_cookie(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.get(LOGIN)
+    before = session_cookie(client)
+    sign_in(client)
+    after = session_cookie(client)
+    assert before and after and before != after
+    thief = with_cookie(app.test_client(), after)
+    assert DEMO_CONTACT_NAME in text(thief.get("/es-ES/"))
+    client.post(LOGOUT, data={"csrf_token": csrf_token(client, "/es-ES/")})
+    assert client.get("/es-ES/").headers["Location"].startswith("/es-ES/Account/Login/Login")
+    assert thief.get("/es-ES/").headers["Location"].startswith("/es-ES/Account/Login/Login")
+
+
+def test_session_cookie_flags(client: FlaskClient, settings: Any) -> None:
+    header = client.get(LOGIN).headers["Set-Cookie"]
+    assert "HttpOnly" in header and "SameSite=Lax" in header
+    assert "Secure" not in header  # demo over http
+    from d365portal import create_app
+
+    production = create_app(settings.model_copy(update={"demo": False}))
+    secure = production.test_client().get(LOGIN, base_url="https://portal.test").headers["Set-Cookie"]
+    assert "Secure" in secure and "HttpOnly" in secure
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "evil"]
+)
+def test_next_never_leaves_the_portal(client: FlaskClient, target: str) -> None:
+    assert sign_in(client, next_url=target).headers["Location"] == "/es-ES/"
+
+
+def test_next_inside_the_portal_is_honoured(client: FlaskClient) -> None:
+    login_url = "/es-ES/Account/Login/Login?next=/es-ES/support/"
+    assert client.get("/es-ES/support/").headers["Location"] == login_url
+    assert 'value="/es-ES/support/"' in client.get(login_url).get_data(as_text=True)
+    assert sign_in(client, next_url="/es-ES/support/?page=2").headers["Location"] == "/es-ES/support/?page=2"
+
+
+def test_posts_without_csrf_token_are_refused(app: Flask, client: FlaskClient) -> None:
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    response = client.post(LOGIN, data={"username": DEMO_USERNAME, "password": DEMO_PASSWORD})
+    assert response.status_code == 400
+    assert session_cookie(client) is None or "principal" not in text(response)
+    assert client.get("/es-ES/").status_code == 302  # not signed in
+    sign_in(client)
+    assert client.post(LOGOUT).status_code == 400  # sign-out needs the token too
+    assert DEMO_CONTACT_NAME in text(client.get("/es-ES/"))
+
+
+def test_sign_in_is_rate_limited_per_ip(settings: Any) -> None:
+    from d365portal import create_app
+
+    app = create_app(settings.model_copy(update={"signin_rate_per_ip": 3}))
+    app.testing = True
+    client = app.test_client()
+    statuses = [sign_in(client, "nobody", "wrong password!").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert "Demasiados intentos" in text(sign_in(client))
+    other_ip = app.test_client()
+    response = post_form(
+        other_ip, LOGIN, {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
+    )
+    assert response.status_code == 429  # the test client always comes from 127.0.0.1
+    other_ip.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert sign_in(other_ip).headers["Location"] == "/es-ES/"
+
+
+def test_sign_ins_are_logged_without_passwords(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="d365portal.web.auth"):
+        sign_in(client, DEMO_USERNAME, "wrong password!")
+        sign_in(client)
+    assert "sign-in failed" in caplog.text and "sign-in succeeded" in caplog.text
+    assert str(DEMO_CONTACT_ID) in caplog.text and "127.0.0.1" in caplog.text
+    assert "wrong password!" not in caplog.text and DEMO_PASSWORD not in caplog.text
+
+
+def test_the_other_customers_user_signs_in_to_its_own_account(client: FlaskClient) -> None:
+    from d365portal.emulator.seed import OTHER_ACCOUNT_NAME, OTHER_PASSWORD, OTHER_USERNAME
+
+    sign_in(client, OTHER_USERNAME, OTHER_PASSWORD)
+    with client.session_transaction() as session:
+        assert session["principal"]["contact_id"] == str(OTHER_CONTACT_ID)
+        assert session["principal"]["account_name"] == OTHER_ACCOUNT_NAME
