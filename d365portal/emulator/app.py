@@ -211,9 +211,9 @@ class EmulatorApp:
         page_size = None
         if "odata.maxpagesize" in prefs:
             text = prefs["odata.maxpagesize"].strip('"')
-            if not text.isdigit() or not 0 < int(text) <= MAX_PAGE_SIZE:
-                raise errors.query_syntax(f"The odata.maxpagesize preference '{text}' is not valid (1-5000).")
-            page_size = int(text)
+            if not text.isdigit() or int(text) < 1:
+                raise errors.query_syntax(f"The odata.maxpagesize preference '{text}' is not valid.")
+            page_size = min(int(text), MAX_PAGE_SIZE)
             applied.append(f"odata.maxpagesize={page_size}")
         page, offset = 1, 0
         if "$skiptoken" in request.args:

@@ -149,6 +149,9 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
         "D365_STATIC_TOKEN": token,
     }
     env.pop("D365_EMULATOR_TOKEN", None)
+    # The child processes import this very checkout (also when started outside it).
+    source_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
     portal_args = [
         sys.executable, "-m", "gunicorn", "d365portal:create_app()", "--bind", f"127.0.0.1:{port}",
         "--workers", "2", "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
