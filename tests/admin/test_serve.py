@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,6 +66,12 @@ def test_serve_runs_the_portal_and_logs_each_request(served_portal: dict[str, An
     assert requests.get(f"{url}/readyz", timeout=10).status_code == 200
     page = requests.get(f"{url}/es-ES/Account/Login/Login", timeout=10)
     assert page.status_code == 200 and "Iniciar Sesión" in page.text
+    # The image's HEALTHCHECK command, run as Docker would run it, passes against the live portal.
+    healthcheck = dockerfile_healthcheck()
+    port = url.rsplit(":", 1)[1]
+    passed = run([sys.executable if healthcheck[0] == "python" else healthcheck[0], *healthcheck[1:]],
+                 {"D365_BIND": f"0.0.0.0:{port}"})
+    assert passed.returncode == 0, passed.stderr
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     output = served_portal["log"].read_text()
@@ -76,6 +83,24 @@ def test_serve_runs_the_portal_and_logs_each_request(served_portal: dict[str, An
     assert "Traceback" not in output
 
 
+def dockerfile_healthcheck() -> list[str]:
+    """The exec-form command of the Dockerfile's HEALTHCHECK."""
+    text = (Path(__file__).parents[2] / "Dockerfile").read_text()
+    found = re.search(r"^HEALTHCHECK .*?CMD (\[.*?\])$", text, re.MULTILINE | re.DOTALL)
+    assert found, "the Dockerfile has no HEALTHCHECK"
+    return list(json.loads(found.group(1)))
+
+
+def test_the_dockerfile_runs_serve_as_a_non_root_user_from_slim_stages() -> None:
+    text = (Path(__file__).parents[2] / "Dockerfile").read_text()
+    assert re.findall(r"^FROM (\S+)", text, re.MULTILINE) == ["python:3.11-slim", "python:3.11-slim"]
+    assert re.search(r"^USER portal$", text, re.MULTILINE) and "useradd --system --uid 10001" in text
+    assert text.rstrip().endswith('CMD ["d365portal", "serve"]')
+    assert "/healthz" in " ".join(dockerfile_healthcheck())
+    for needed in ("templates", "static", "config"):
+        assert f"COPY {needed} ./{needed}" in text
+
+
 def test_gunicorn_options_come_from_the_settings() -> None:
     options = gunicorn_options(Settings(bind="0.0.0.0:8000", workers=3, threads=4, worker_timeout=45))
     assert options["bind"] == ["0.0.0.0:8000"]
@@ -84,9 +109,9 @@ def test_gunicorn_options_come_from_the_settings() -> None:
 
 
 def test_serve_with_a_wrong_setting_prints_one_line(clean_env: dict[str, str]) -> None:
-    result = run([str(BIN / "d365portal"), "serve"], {**clean_env, "D365_WORKERS": "lots"})
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    result = invoke({**clean_env, "D365_WORKERS": "lots"}, "serve")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
         "Error: setting workers (D365_WORKERS): expected a whole number "
         "(Input should be a valid integer, unable to parse string as an integer)"
     ]
@@ -94,9 +119,9 @@ def test_serve_with_a_wrong_setting_prints_one_line(clean_env: dict[str, str]) -
 
 def test_serve_without_a_secret_key_outside_demo_prints_one_line(clean_env: dict[str, str]) -> None:
     env = {k: v for k, v in clean_env.items() if k != "D365_SECRET_KEY"}
-    result = run([str(BIN / "d365portal"), "serve"], env)
-    assert result.returncode == 1
-    (line,) = result.stderr.strip().splitlines()
+    result = invoke(env, "serve")
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: setting secret_key (D365_SECRET_KEY): required outside demo mode")
 
 
