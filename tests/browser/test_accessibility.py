@@ -1,0 +1,93 @@
+"""Accessibility and small screens: axe-core finds no serious or critical violation on any page, and no
+page overflows sideways at 375 px (wide tables scroll inside their own .table-wrap).
+
+axe-core comes bundled in axe-playwright-python (`axe.min.js`, injected through Playwright), so the check
+loads nothing from outside; the `page` fixture fails the test if anything does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from d365portal.emulator.seed import DEMO_CASE_ID, DEMO_ENTITLEMENT_ID
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+SERIOUS = {"serious", "critical"}
+
+ANONYMOUS_PAGES = [
+    "/es-ES/Account/Login/Login",
+    "/es-ES/Account/Login/ForgotPassword",
+    "/en-US/Account/Login/Login",
+]
+SIGNED_IN_PAGES = [
+    "/es-ES/",
+    "/es-ES/support/",
+    "/es-ES/support/?which=all&size=50&sort=title&dir=asc",
+    f"/es-ES/support/case/{DEMO_CASE_ID}",
+    "/es-ES/support/create-case/",
+    "/es-ES/support/create-case/associates",
+    "/es-ES/vigencia-soporte/",
+    f"/es-ES/vigencia-soporte/{DEMO_ENTITLEMENT_ID}",
+    "/es-ES/profile/",
+    "/es-ES/profile/ChangePassword",
+    "/es-ES/profile/ChangeEmail",
+    "/es-ES/support/case/00000000-0000-4000-8000-000000000001",  # the 404 page
+    "/en-US/support/",
+]
+
+
+def _serious_violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v.get("impact") in SERIOUS
+    ]
+
+
+def _overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the viewport (0 when it fits)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+def _check(page: Any, url: str, problems: dict[str, list[str]]) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url)
+    found = _serious_violations(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    if (extra := _overflow(page)) > 0:
+        found.append(f"{extra}px horizontal overflow at 375px")
+    if found:
+        problems[url] = found
+
+
+def test_every_page_passes_axe_and_fits_375px(page: Any) -> None:
+    problems: dict[str, list[str]] = {}
+    for url in ANONYMOUS_PAGES:
+        _check(page, url, problems)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page)
+    for url in SIGNED_IN_PAGES:
+        _check(page, url, problems)
+    assert not problems, problems
+
+
+def test_lookup_dialog_open_passes_axe_and_fits_375px(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto("/es-ES/support/create-case/")
+    page.get_by_role("button", name="Buscar asociado").click()
+    dialog = page.get_by_role("dialog", name="Buscar registros")
+    expect(dialog.get_by_role("radio").first).to_be_visible()
+    assert _serious_violations(page) == []
+    assert _overflow(page) <= 0
+    box = dialog.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
