@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -16,72 +15,23 @@ from requests.adapters import HTTPAdapter
 from d365portal.dataverse import odata
 from d365portal.dataverse.auth import TokenProvider
 from d365portal.dataverse.context import current_request_id, metrics
-from d365portal.dataverse.errors import (
-    APPLICATION_USER_MISSING,
-    DataverseError,
-    InvalidQuery,
-    PermissionDenied,
-    Throttled,
-    Unavailable,
-    error_class_for,
-    explain_aadsts,
-)
+from d365portal.dataverse.errors import DataverseError, InvalidQuery, Throttled
 from d365portal.dataverse.retry import run_with_retries
+from d365portal.dataverse.wire import (  # noqa: F401 - re-exported for callers of the client module
+    ANNOTATIONS,
+    entity_id,
+    error_from_response,
+    json_body,
+    prefer,
+    prefer_header,
+    redact_headers,
+    unavailable,
+    url_path,
+)
 
 log = logging.getLogger("d365portal.dataverse")
 
-ANNOTATIONS = 'odata.include-annotations="*"'
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of `headers` safe to log: the bearer token and cookies replaced by `***`."""
-    return {k: ("***" if k.lower() in _SENSITIVE_HEADERS else v) for k, v in headers.items()}
-
-
-def prefer(*, annotations: bool = True, page_size: int | None = None, representation: bool = False) -> str:
-    """A `Prefer` header value."""
-    parts = []
-    if representation:
-        parts.append("return=representation")
-    if annotations:
-        parts.append(ANNOTATIONS)
-    if page_size is not None:
-        parts.append(f"odata.maxpagesize={int(page_size)}")
-    return ",".join(parts)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def error_from_response(response: requests.Response) -> DataverseError:
-    """The typed error for a non-success response (status, Dataverse code, message, request id)."""
-    code = message = None
-    try:
-        body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            code = body["error"].get("code") or None
-            message = body["error"].get("message") or None
-    except ValueError:
-        message = response.text[:300] or None
-    status = response.status_code
-    message = message or response.reason or f"HTTP {status}"
-    request_id = response.headers.get("x-ms-service-request-id") or response.headers.get("REQ_ID")
-    retry_after = _retry_after(response.headers.get("Retry-After"))
-    cls = error_class_for(status)
-    if status == 403 and code and code.lower() == APPLICATION_USER_MISSING:
-        cls, message = PermissionDenied, f"{message} — {explain_aadsts(code)}"
-    return cls(message, status=status, code=code, request_id=request_id, retry_after=retry_after)
 
 
 class DataverseClient:
@@ -160,7 +110,7 @@ class DataverseClient:
             return idempotent or isinstance(error, Throttled) or getattr(error, "not_sent", False)
 
         def on_retry(error: DataverseError, wait: float) -> None:
-            log.warning("dataverse retry %s %s after %s; waiting %.2fs", method, _path(url), error, wait)
+            log.warning("dataverse retry %s %s after %s; waiting %.2fs", method, url_path(url), error, wait)
 
         return run_with_retries(
             attempt, budget=self.retry_budget, may_retry=may_retry, sleep=self.sleep, on_retry=on_retry
@@ -181,7 +131,7 @@ class DataverseClient:
             method, url, headers, body, force_refresh=False, retry=retry, timeout=timeout
         )
         if response.status_code == 401:
-            log.info("dataverse 401 on %s %s: refreshing the token once", method, _path(url))
+            log.info("dataverse 401 on %s %s: refreshing the token once", method, url_path(url))
             response = self._send_raw(
                 method, url, headers, body, force_refresh=True, retry=True, timeout=timeout
             )
@@ -207,18 +157,18 @@ class DataverseClient:
             response = self.session.request(method, url, headers=all_headers, json=body, timeout=timeout)
         except requests.exceptions.ConnectTimeout as exc:
             self._record(started, retry)
-            raise _unavailable("Dataverse did not accept the connection in time", url, not_sent=True) from exc
+            raise unavailable("Dataverse did not accept the connection in time", url, not_sent=True) from exc
         except requests.exceptions.Timeout as exc:
             self._record(started, retry)
-            raise _unavailable("Dataverse did not answer in time", url) from exc
+            raise unavailable("Dataverse did not answer in time", url) from exc
         except requests.exceptions.ConnectionError as exc:
             self._record(started, retry)
-            raise _unavailable("could not reach Dataverse", url) from exc
+            raise unavailable("could not reach Dataverse", url) from exc
         elapsed = self._record(started, retry)
         log.debug(
             "dataverse %s %s -> %s in %.0f ms headers=%s",
             method,
-            _path(url),
+            url_path(url),
             response.status_code,
             elapsed,
             redact_headers(all_headers),
@@ -238,9 +188,9 @@ class DataverseClient:
     ) -> dict[str, Any]:
         """GET a record, a collection or a function; the JSON body."""
         response = self._request(
-            "GET", path_or_url, params=params, headers=_prefer_header(prefer(annotations=annotations))
+            "GET", path_or_url, params=params, headers=prefer_header(prefer(annotations=annotations))
         )
-        return _json(response)
+        return json_body(response)
 
     def get_page(
         self,
@@ -252,7 +202,7 @@ class DataverseClient:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a collection: its rows and the `@odata.nextLink` (None on the last page)."""
         headers = {"Prefer": prefer(annotations=annotations, page_size=page_size)}
-        body = _json(self._request("GET", path_or_url, params=params, headers=headers))
+        body = json_body(self._request("GET", path_or_url, params=params, headers=headers))
         return list(body.get("value", [])), body.get("@odata.nextLink")
 
     def iterate(
@@ -273,7 +223,7 @@ class DataverseClient:
     def create(self, entity_set: str, body: Mapping[str, Any]) -> UUID:
         """POST a new record (not retried unless surely unsent); its id from `OData-EntityId`."""
         response = self._request("POST", odata.entity_path(entity_set), json=dict(body))
-        return _entity_id(response)
+        return entity_id(response)
 
     def upsert(
         self,
@@ -297,7 +247,7 @@ class DataverseClient:
         response = self._request(
             "PATCH", odata.entity_path(entity_set, record_id), json=dict(body), headers=headers, params=params
         )
-        return _json(response) if response.status_code in (200, 201) and response.content else None
+        return json_body(response) if response.status_code in (200, 201) and response.content else None
 
     def update(
         self, entity_set: str, record_id: UUID, body: Mapping[str, Any], *, etag: str | None = None
@@ -319,7 +269,7 @@ class DataverseClient:
     ) -> dict[str, Any] | None:
         """An unbound action (POST), e.g. CloseIncident; its JSON answer, None on 204."""
         response = self._request("POST", odata.identifier(name), json=dict(body), retry_safe=retry_safe)
-        return _json(response) if response.content else None
+        return json_body(response) if response.content else None
 
     def whoami(self) -> dict[str, Any]:
         """`WhoAmI`: the application user's ids (a cheap check that credentials and access work)."""
@@ -328,41 +278,3 @@ class DataverseClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
-
-
-def _prefer_header(value: str) -> dict[str, str]:
-    return {"Prefer": value} if value else {}
-
-
-def _unavailable(message: str, url: str, *, not_sent: bool = False) -> Unavailable:
-    error = Unavailable(f"{message} ({_path(url)})")
-    error.not_sent = not_sent  # type: ignore[attr-defined]
-    return error
-
-
-def _path(url: str) -> str:
-    """The URL without scheme and host, for logs (the query stays: it never holds a secret)."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise DataverseError(
-            "Dataverse answered with something that is not JSON", status=response.status_code
-        ) from exc
-    if not isinstance(body, dict):
-        raise DataverseError("Dataverse answered with unexpected JSON", status=response.status_code)
-    return body
-
-
-def _entity_id(response: requests.Response) -> UUID:
-    header = response.headers.get("OData-EntityId", "")
-    try:
-        return UUID(header.rsplit("(", 1)[1].rstrip(")"))
-    except (IndexError, ValueError) as exc:
-        raise DataverseError(
-            "Dataverse did not say which record it created", status=response.status_code
-        ) from exc
