@@ -102,19 +102,31 @@ class _MsalProvider:
                 result = self._acquire(self._app)
             except requests.exceptions.RequestException as exc:
                 raise Unavailable(f"could not reach the identity provider at {self.where}") from exc
-            except ValueError as exc:  # MSAL's authority discovery failed (e.g. unknown tenant)
-                codes = _AADSTS.findall(str(exc))
-                code = codes[0] if codes else "AADSTS90002"
-                raise TokenError(
-                    f"could not get a Dataverse token from {self.where}: {code} — {explain_aadsts(code)}",
-                    aadsts=code,
-                ) from None
+            except ValueError as exc:
+                raise self._setup_error(exc) from None
         if "access_token" not in result:
             raise token_error(result, self.where)
         if result.get("token_source") != "cache":
             token_requests.increment()
             log.info("dataverse token acquired from %s", self.where)
         return str(result["access_token"])
+
+    def _setup_error(self, exc: ValueError) -> TokenError:
+        """MSAL refused to start: the authority's discovery failed (unknown tenant) or a bad credential."""
+        text = str(exc)
+        codes = _AADSTS.findall(text)
+        if codes or "Discovery" in text or "authority" in text.lower():
+            code = codes[0] if codes else "AADSTS90002"
+            return TokenError(
+                f"could not get a Dataverse token from {self.where}: {code} — {explain_aadsts(code)}",
+                aadsts=code,
+            )
+        # Not echoing MSAL's text: it may describe the key material.
+        return TokenError(
+            f"could not get a Dataverse token from {self.where}: the credential was refused by MSAL "
+            f"({type(exc).__name__}) — check the D365_CERTIFICATE_* or D365_CLIENT_* settings",
+            error="invalid_credential",
+        )
 
 
 class ConfidentialClientProvider(_MsalProvider):

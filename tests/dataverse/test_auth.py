@@ -262,3 +262,19 @@ def test_user_assigned_managed_identity(mock: responses.RequestsMock, vm_environ
 def test_unused_path_helper(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="D365_CERTIFICATE_PATH"):
         build_token_provider(make(auth="certificate", certificate_path=tmp_path / "missing.pem"))
+
+
+def test_a_credential_msal_refuses_is_a_token_error_without_key_material(
+    mock: responses.RequestsMock, certificate: dict[str, Any]
+) -> None:
+    register_idp(mock)
+    provider = build_token_provider(
+        make(
+            auth="certificate",
+            certificate_path=certificate["pem"],
+            certificate_thumbprint="not-a-hex-thumbprint",
+        )
+    )
+    with pytest.raises(TokenError) as caught:
+        provider.get_token()
+    assert "credential was refused" in str(caught.value) and "PRIVATE KEY" not in str(caught.value)
