@@ -278,3 +278,26 @@ def test_a_credential_msal_refuses_is_a_token_error_without_key_material(
     with pytest.raises(TokenError) as caught:
         provider.get_token()
     assert "credential was refused" in str(caught.value) and "PRIVATE KEY" not in str(caught.value)
+
+
+def test_dataverse_401_makes_msal_fetch_a_new_token_once(mock: responses.RequestsMock) -> None:
+    from d365portal.dataverse.client import DataverseClient
+
+    endpoint = register_idp(mock)
+    mock.post(endpoint, json=token_body("expired-in-dataverse"))
+    mock.post(endpoint, json=token_body("fresh"))
+    api = f"{ORG}/api/data/v9.2/"
+    mock.get(
+        f"{api}WhoAmI",
+        status=401,
+        match=[matchers.header_matcher({"Authorization": "Bearer expired-in-dataverse"})],
+    )
+    mock.get(
+        f"{api}WhoAmI",
+        json={"UserId": "u"},
+        match=[matchers.header_matcher({"Authorization": "Bearer fresh"})],
+    )
+    client = DataverseClient(api, build_token_provider(make(auth="client_secret", client_secret=SECRET)))
+    assert client.whoami()["UserId"] == "u"
+    assert client.whoami()["UserId"] == "u"  # the fresh token is cached: no third token request
+    assert len([c for c in mock.calls if c.request.url == endpoint]) == 2
