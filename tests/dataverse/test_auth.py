@@ -301,3 +301,15 @@ def test_dataverse_401_makes_msal_fetch_a_new_token_once(mock: responses.Request
     assert client.whoami()["UserId"] == "u"
     assert client.whoami()["UserId"] == "u"  # the fresh token is cached: no third token request
     assert len([c for c in mock.calls if c.request.url == endpoint]) == 2
+
+
+def test_threads_starting_together_make_one_token_request(mock: responses.RequestsMock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    endpoint = register_idp(mock)
+    mock.post(endpoint, json=token_body("shared"))
+    provider = build_token_provider(make(auth="client_secret", client_secret=SECRET))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(lambda _: provider.get_token(), range(32)))
+    assert set(tokens) == {"shared"}
+    assert len([c for c in mock.calls if c.request.url == endpoint]) == 1
