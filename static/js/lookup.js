@@ -57,6 +57,7 @@
       loaded = true;
       var summary = results.querySelector("[data-summary]");
       say(summary ? summary.textContent.trim() : "");
+      if (summary) { summary.hidden = true; } // announced once, in the dialog's status line
     }).catch(function (error) {
       if (error && error.name === "AbortError") { return; }
       say(message("unavailable"));
