@@ -16,7 +16,7 @@ from d365portal.settings import FieldMap
 
 PARENT_ACCOUNT_NAV = "parentcustomerid_account"
 MAX_EMAIL_MATCHES = 5
-PORTAL_USERS_PAGE = 500
+PORTAL_USERS_PAGE = 5000
 
 # `Contact` field (or `password_hash`) → the FieldMap attribute naming its column.
 IDENTITY_FIELDS: dict[str, str] = {
@@ -141,7 +141,13 @@ class ContactRepository:
 
     def list_portal_users(self) -> list[Contact]:
         """Every contact that has a portal username (for `d365portal users list`)."""
-        rows = self._query(odata.ne(identity_column(self._fieldmap, "username"), None))
+        params = {
+            "$select": odata.select(contact_columns(self._fieldmap)),
+            "$filter": odata.ne(identity_column(self._fieldmap, "username"), None).text,
+            "$expand": odata.expand(PARENT_ACCOUNT_NAV, select_=["name"]),
+        }
+        # One request up to 5000 users; beyond that the command follows @odata.nextLink.
+        rows = self._client.iterate("contacts", params, page_size=PORTAL_USERS_PAGE)
         contacts = [contact_from_row(row, self._fieldmap) for row in rows]
         return sorted(contacts, key=lambda c: (c.username or "").lower())
 
