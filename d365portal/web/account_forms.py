@@ -25,6 +25,10 @@ class LazyText:
     def __str__(self) -> str:
         return gettext(self.key)
 
+    def __mod__(self, values: object) -> str:
+        # Some WTForms validators interpolate their message (`message % {...}`).
+        return str(self) % values if "%(" in str(self) else str(self)
+
     def __html__(self) -> str:
         from markupsafe import escape
 
