@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,7 +187,7 @@ def _setting_name(location: tuple[Any, ...]) -> str:
     return f"{'.'.join(parts)} ({ENV_PREFIX}{'__'.join(parts).upper()})"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     location = tuple(error.get("loc", ()))
     message = str(error.get("msg", "invalid value"))
     if error.get("type") == "extra_forbidden":

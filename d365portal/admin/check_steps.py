@@ -210,11 +210,10 @@ def certificate_expiry(path: Path, password: str | None = None) -> datetime:
 
     data = path.read_bytes()
     if b"-----BEGIN CERTIFICATE-----" in data:
-        certificate = x509.load_pem_x509_certificate(data)
-    else:
-        _, certificate, _ = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
-        if certificate is None:
-            raise ValueError("the PFX file holds no certificate")
+        return x509.load_pem_x509_certificate(data).not_valid_after_utc
+    _, certificate, _ = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
+    if certificate is None:
+        raise ValueError("the PFX file holds no certificate")
     return certificate.not_valid_after_utc
 
 

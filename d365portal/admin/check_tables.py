@@ -84,7 +84,7 @@ def _probe(client: DataverseClient, table: Table, columns: list[str], expand: st
 
 def missing_columns(client: DataverseClient, table: Table) -> list[str]:
     """The columns Dataverse says the table lacks (asks again without each one it names)."""
-    remaining, missing = list(table.columns), []
+    remaining, missing = list(table.columns), list[str]()
     for _ in range(len(table.columns) + 1):
         try:
             _probe(client, table, remaining)

@@ -5,9 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from d365portal.settings import Settings
+
+
+class PortalLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's own messages go through the portal's logging (same format, redaction, stdout)."""
+
+    def setup(self, cfg: Any) -> None:
+        """Let gunicorn configure its loggers, then hand its records to the root handler."""
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+            log.propagate = True
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -24,6 +37,10 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "loglevel": settings.log_level.lower(),
         "worker_tmp_dir": "/dev/shm",  # noqa: S108 - gunicorn's heartbeat files; avoids disk stalls
         "proc_name": "d365portal",
+        "logger_class": PortalLogger,
+        # gunicorn ≥ 24 opens a control socket under $HOME; the portal does not use it, and the
+        # container's non-root user has no writable home.
+        "control_socket_disable": True,
     }
 
 
@@ -41,7 +58,8 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         for key, value in gunicorn_options(self.settings).items():
             if key == "worker_tmp_dir" and not os.path.isdir(str(value)):
                 continue
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # an option an older gunicorn lacks is skipped
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         """Build the app in the worker (a wrong setting: one line, and gunicorn stops)."""
@@ -61,5 +79,8 @@ def preflight(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     """Run gunicorn in the foreground until it is stopped (SIGTERM/SIGINT)."""
+    from d365portal.logs import configure_logging
+
     preflight(settings)
+    configure_logging(settings)  # the master's messages in the same format as the workers'
     PortalServer(settings).run()

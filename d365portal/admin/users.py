@@ -172,7 +172,7 @@ def _when(value: datetime | None) -> str:
 def user_rows(contacts: list[Contact], now: datetime | None = None) -> list[tuple[str, ...]]:
     """Username, name, account, locked, sign-in enabled, last sign-in — one row per portal user."""
     now = now or datetime.now(UTC)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for c in sorted(contacts, key=lambda c: (c.username or "").lower()):
         locked = c.lockout_end is not None and c.lockout_end.astimezone(UTC) > now
         rows.append((

@@ -75,7 +75,8 @@ def test_serve_runs_the_portal_and_logs_each_request(served_portal: dict[str, An
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     output = served_portal["log"].read_text()
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in output.splitlines()]  # every line, gunicorn's too, is JSON
+    assert any(e["logger"] == "gunicorn.error" and "Booting worker" in e["message"] for e in lines)
     request_lines = [e for e in lines if e.get("logger") == "d365portal.request"]
     login = next(e for e in request_lines if e["path"] == "/es-ES/Account/Login/Login")
     assert login["status"] == 200 and login["method"] == "GET"
