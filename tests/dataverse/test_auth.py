@@ -259,7 +259,7 @@ def test_user_assigned_managed_identity(mock: responses.RequestsMock, vm_environ
     assert provider.get_token() == "ua-tok"
 
 
-def test_unused_path_helper(tmp_path: Path) -> None:
+def test_unreadable_certificate_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="D365_CERTIFICATE_PATH"):
         build_token_provider(make(auth="certificate", certificate_path=tmp_path / "missing.pem"))
 
