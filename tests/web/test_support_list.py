@@ -176,3 +176,12 @@ def test_english_labels_and_date_format(user: FlaskClient) -> None:
     body = text(user.get("/en-US/support/", query_string={"q": DEMO_CASE_NUMBER}))
     assert "My open cases" in body and "Case number" in body and "Open a new case" in body
     assert rows_of(body)[0][5] == "12/26/2019 11:24 AM"
+
+
+def test_dataverse_down_shows_the_try_again_page(user: FlaskClient, emulator: Any) -> None:
+    emulator.faults.unavailable_ratio = 1.0
+    response = user.get(LIST)
+    body = text(response)
+    assert response.status_code == 503
+    assert "Servicio no disponible, intente de nuevo en unos momentos." in body
+    assert "Traceback" not in body and "Unavailable" not in body

@@ -142,3 +142,12 @@ def test_lookup_paging_cursor_cannot_be_forged(user: FlaskClient) -> None:
     response = user.get(RESULTS, query_string={"q": "", "cursor": "forged"})
     assert response.status_code == 200
     assert DEMO_ASSOCIATE_NAME in text(response)  # a forged cursor means the first page
+
+
+def test_dialog_fragment_when_dataverse_is_down_is_not_a_fragment(user: FlaskClient, emulator: Any) -> None:
+    # The dialog's script only shows answers marked as a fragment; anything else becomes its message.
+    emulator.faults.unavailable_ratio = 1.0
+    response = user.get(RESULTS, query_string={"q": "nombre"})
+    assert response.status_code == 503
+    assert "X-Fragment" not in response.headers
+    assert "Traceback" not in text(response)
