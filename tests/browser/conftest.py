@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,14 +14,19 @@ from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
 LABELS = {"es-ES": ("Usuario", "Contraseña", "Iniciar Sesión"), "en-US": ("Username", "Password", "Sign in")}
 
 
+def field(page: Any, label: str) -> Any:
+    """The input whose <label> reads `label` (a trailing required-field "*" allowed)."""
+    return page.get_by_label(re.compile("^" + re.escape(label) + r"(\s*\*)?$"))
+
+
 def sign_in(
     page: Any, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD, lang: str = "es-ES"
 ) -> None:
     """Walk the manual's "Ingresar al Portal": the sign-in page, Usuario, Contraseña, Iniciar Sesión."""
     page.goto(f"/{lang}/Account/Login/Login")
     user_label, password_label, button = LABELS[lang]
-    page.get_by_label(user_label, exact=True).fill(username)
-    page.get_by_label(password_label, exact=True).fill(password)
+    field(page, user_label).fill(username)
+    field(page, password_label).fill(password)
     page.get_by_role("button", name=button, exact=True).click()
     page.wait_for_load_state()
 
