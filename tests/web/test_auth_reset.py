@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.browser.conftest import text_body, wait_for_mail
 from tests.web.account_helpers import (
     FORGOT,
     contact_row,
+    csrf_token,
     post_form,
     sign_in,
     text,
@@ -80,17 +80,26 @@ def test_known_and_unknown_addresses_get_the_same_answer_only_one_gets_mail(
     assert messages[0]["To"].addresses[0].addr_spec == DEMO_EMAIL
 
 
-def test_known_and_unknown_addresses_take_about_the_same_time(client: FlaskClient) -> None:
+def test_known_and_unknown_addresses_take_about_the_same_time(settings: Any) -> None:
+    from d365portal import create_app
+
+    app = create_app(settings.model_copy(update={"forgot_rate_per_ip": 100}))
+    app.testing = True
+    client = app.test_client()
+
     def timed(email: str) -> float:
+        token = csrf_token(client, FORGOT)
         samples = []
-        for _ in range(3):
+        for _ in range(5):
             started = time.perf_counter()
-            post_form(client, FORGOT, {"email": email})
+            response = client.post(FORGOT, data={"email": email, "csrf_token": token})
+            assert response.status_code == 302
             samples.append(time.perf_counter() - started)
-        return statistics.median(samples)
+        return min(samples)  # the least disturbed run: other processes share the CPU
 
     known, unknown = timed(DEMO_EMAIL), timed("nadie@ejemplo.co")
-    assert abs(known - unknown) < 0.15, (known, unknown)
+    # Both are one Dataverse query; the mail goes out in the background.
+    assert abs(known - unknown) < 0.1, (known, unknown)
 
 
 def test_the_email_has_the_manuals_text_and_a_link_on_the_public_base_url(
