@@ -28,9 +28,17 @@ def _case_rows(page: Any) -> Any:
     return page.locator("table.cases tbody tr")
 
 
+def _console_errors(page: Any) -> list[str]:
+    """Errors the pages log (a CSP violation by an inline script or style would show here)."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return errors
+
+
 def test_manual_procedures_walk_through(page: Any, emulator: Any) -> None:
     from playwright.sync_api import expect
 
+    errors = _console_errors(page)
     sign_in(page)
     # Mi Soporte: the menu's "Mi soporte", then the manual's case in the list.
     page.get_by_role("link", name="Mi soporte", exact=True).click()
@@ -117,6 +125,7 @@ def test_manual_procedures_walk_through(page: Any, emulator: Any) -> None:
     expect(page.get_by_role("heading", name="Bolsa de horas 2020", level=1)).to_be_visible()
     expect(page.locator("meter#usage-meter")).to_be_visible()
     expect(page.locator("dl.details")).to_contain_text("25,00")
+    assert errors == []
 
 
 def test_lookup_without_javascript_keeps_the_draft(browser: Any, live_portal: Any, emulator: Any) -> None:
