@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--threads", type=int, default=threads, help=f"threads per worker (settings: {threads})"
     )
     parser.add_argument("--accounts", type=int, default=8, help="customer accounts the users spread over")
-    parser.add_argument("--repeat", type=int, default=25, help="views per page in the overhead pass")
+    parser.add_argument("--repeat", type=int, default=40, help="views per page in the overhead pass")
     parser.add_argument("--no-scale", action="store_true", help="skip the 50 / 50,000 cases check")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench", help="report directory")
     args = parser.parse_args(argv)
@@ -107,7 +108,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     _say(f"bench: {parameters}")
     provider = idp.FakeIdentityProvider(Path(tempfile.mkdtemp(prefix="d365bench-idp-"))).start()
-    result: dict[str, Any] = {"parameters": parameters}
+    result: dict[str, Any] = {
+        "parameters": parameters,
+        # Other work on the machine skews every figure: the load average says how busy it was.
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
+    }
     stack = None
     try:
         _say("starting the emulator (seeding bench users) and the portal under gunicorn…")
@@ -123,6 +128,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stack.portal_url, probe, costs, bench_username(0), BENCH_PASSWORD, repeat=args.repeat
         )
         _say(f"load: {args.users} customers for {args.duration:.0f} s…")
+        before_load = memory.current()
         probe.reset()
         load = run_load(stack.portal_url, users, args.duration)
         dataverse_total = int(probe.stats()["total"])
@@ -138,7 +144,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "dataverse_requests": dataverse_total,
             "dataverse_calls_per_view": round(dataverse_total / views, 3) if views else None,
         }
-        result["workers"] = {"peak_rss_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in peaks.items()}}
+        result["workers"] = {
+            "peak_rss_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in peaks.items()},
+            "rss_before_load_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in before_load.items()},
+        }
         count = provider.token_requests if token_path["path"] != "static" else None
         result["token_requests"] = {"count": count, "path": token_path["path"], "note": token_path["note"]}
         stack.stop()
@@ -155,6 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if stack is not None:
             stack.stop()
         provider.stop()
+    result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["budgets"] = report.budgets(result)
     result["ok"] = all(b["ok"] for b in result["budgets"])
     return result

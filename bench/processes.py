@@ -103,16 +103,22 @@ class MemorySampler:
 
     def sample(self) -> None:
         """Take one sample now."""
+        for pid, rss in self.current().items():
+            self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+
+    def current(self) -> dict[int, int]:
+        """Resident memory of each worker right now, in bytes."""
+        current: dict[int, int] = {}
         try:
             children = self._parent.children(recursive=False)
         except psutil.Error:
-            return
+            return current
         for child in children:
             try:
-                rss = child.memory_info().rss
+                current[child.pid] = child.memory_info().rss
             except psutil.Error:
                 continue
-            self.peaks[child.pid] = max(self.peaks.get(child.pid, 0), rss)
+        return current
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

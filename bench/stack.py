@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,22 +88,26 @@ class Stack:
             )
         else:
             env.update(D365_AUTH="static", D365_STATIC_TOKEN=idp.ACCESS_TOKEN)
-        gunicorn = python_argv(
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(opts.workers),
-            "--threads",
-            str(opts.threads),
-            "--worker-class",
-            "gthread",
-            "--bind",
-            f"127.0.0.1:{portal_port}",
-            "--timeout",
-            "30",
-            "d365portal:create_app()",
+        # The production path: `d365portal serve` (gunicorn, sized by D365_WORKERS/D365_THREADS).
+        serve = Path(sys.executable).with_name("d365portal")
+        argv = (
+            [str(serve), "serve"]
+            if serve.exists()
+            else python_argv(
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(opts.workers),
+                "--threads",
+                str(opts.threads),
+                "--worker-class",
+                "gthread",
+                "--bind",
+                f"127.0.0.1:{portal_port}",
+                "d365portal.wsgi:app",
+            )
         )
-        self.portal = Child(f"{self.name} portal", gunicorn, log_dir / f"{self.name}-portal.log", env)
+        self.portal = Child(f"{self.name} portal", argv, log_dir / f"{self.name}-portal.log", env)
         self.portal.wait_http(f"{self.portal_url}/healthz", timeout=60)
         return self
 
