@@ -149,3 +149,15 @@ def test_low_and_empty_thresholds(total: str, remaining: str, low: bool, empty: 
 def test_expiry_window(days: int, warned: int | None) -> None:
     today = date(2026, 11, 27)
     assert usage_of(_bank("10", "10", today + timedelta(days=days)), today).days_left == warned
+
+
+def test_a_bank_of_cases_counts_cases_not_hours(user: FlaskClient, emulator: Any) -> None:
+    from d365portal.emulator.seed import DEMO_CASES_ENTITLEMENT_ID
+
+    body = text(user.get(f"{INDEX}{DEMO_CASES_ENTITLEMENT_ID}"))
+    assert "Número de casos" in body and "Casos descontados" in body
+    rows = rows_of(body.split('id="charged-cases"')[1])
+    stored = {r["ticketnumber"]: r for r in emulator.store.query("incidents")}
+    for row in rows:
+        if stored[row[0]]["statecode"] == 1:
+            assert row[3] == "1"
