@@ -151,3 +151,27 @@ def test_dialog_fragment_when_dataverse_is_down_is_not_a_fragment(user: FlaskCli
     assert response.status_code == 503
     assert "X-Fragment" not in response.headers
     assert "Traceback" not in text(response)
+
+
+def test_lookup_pages_with_a_signed_cursor(
+    user: FlaskClient, draft: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html
+    import re
+
+    from d365portal.web import support_new
+
+    monkeypatch.setattr(support_new, "LOOKUP_PAGE_SIZE", 2)
+    first = user.get(RESULTS).get_data(as_text=True)
+    token = html.unescape(re.search(r'data-cursor="([^"]+)"', first).group(1))  # type: ignore[union-attr]
+    second = text(user.get(RESULTS, query_string={"cursor": token}))
+    names = [r[1] for r in rows_of(text(user.get(RESULTS))) + rows_of(second)]
+    assert names == ["Clínica San Rafael", DEMO_ASSOCIATE_NAME, "Transportes del Valle"]
+    assert "data-cursor" not in second
+    # The same cursor on the plain page ("Más resultados"), with the draft still carried.
+    page = user.post(LOOKUP, data={**draft, "cursor": token})
+    assert [r[1] for r in rows_of(text(page))] == ["Transportes del Valle"]
+    assert hidden(page.get_data(as_text=True), "title") == "Borrador del título"
+    # A cursor made for another search starts that search over.
+    other = text(user.get(RESULTS, query_string={"cursor": token, "q": "a"}))
+    assert "Clínica San Rafael" in other
