@@ -33,6 +33,7 @@ class SignInResult:
 
     contact: Contact | None = None
     reason: FailureReason | None = None
+    contact_id: UUID | None = None  # the failing user's contact, when the username exists (for logs)
 
     @property
     def ok(self) -> bool:
@@ -86,16 +87,16 @@ class Accounts:
         now = datetime.now(UTC)
         if not contact.logon_enabled:
             dummy_verify(password)
-            return SignInResult(reason="logon_disabled")
+            return SignInResult(reason="logon_disabled", contact_id=contact.id)
         lockout_end = _utc(contact.lockout_end)
         if contact.lockout_enabled and lockout_end is not None and lockout_end > now:
             dummy_verify(password)
-            return SignInResult(reason="locked_out")
+            return SignInResult(reason="locked_out", contact_id=contact.id)
         if not verify_password(credentials.password_hash, password):
             self._record_failure(credentials, now)
-            return SignInResult(reason="bad_password")
+            return SignInResult(reason="bad_password", contact_id=contact.id)
         if contact.parent_account is None:
-            return SignInResult(reason="no_account")
+            return SignInResult(reason="no_account", contact_id=contact.id)
         changes: dict[str, Any] = {"last_successful_login": now}
         if contact.access_failed_count or contact.lockout_end is not None:
             changes.update(access_failed_count=0, lockout_end=None)

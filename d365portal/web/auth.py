@@ -86,7 +86,8 @@ def login() -> Response | str | tuple[str, int]:
             log.info("sign-in succeeded: username=%r contact=%s ip=%s", principal.username, contact.id, ip)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
         attempted = (form.username.data or "")[:100]
-        log.warning("sign-in failed: username=%r reason=%s ip=%s", attempted, result.reason, ip)
+        log.warning("sign-in failed: username=%r contact=%s reason=%s ip=%s",
+                    attempted, result.contact_id or "-", result.reason, ip)
         failed = True
     return render_template("auth/login.html", form=form, failed=failed)
 
