@@ -9,6 +9,7 @@ Two implementations of one small interface (strings with a TTL, counters, sets):
 from __future__ import annotations
 
 import builtins
+import os
 import random
 import sqlite3
 import threading
@@ -59,16 +60,20 @@ class SqliteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._connect() as conn:
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+        finally:
+            conn.close()  # never carried into forked workers (gunicorn --preload)
 
     def _connect(self) -> sqlite3.Connection:
+        """This thread's connection; a forked child opens its own (a SQLite handle must not cross a fork)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
+            self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
