@@ -57,11 +57,12 @@ def new_case() -> View:
     if request.method == "GET":
         form.case_token.data = issue_case_token(user)
         return _form_page(form)
-    if read_case_token(form.case_token.data, user) is None:
-        form.case_token.data = issue_case_token(user)  # came from the lookup page opened directly
-        if request.form.get("intent") == "send":
-            return _form_page(form, _("support.form_expired"), 400)
     intent = request.form.get("intent", "send")
+    if read_case_token(form.case_token.data, user) is None:
+        # No GUID of ours: the lookup page was opened directly, or the token was altered.
+        form.case_token.data = issue_case_token(user)
+        if intent not in ("clear", "back", "select"):
+            return _form_page(form, _("support.form_expired"), 400)
     if intent == "clear":
         form.clear_associate()
         return _form_page(form)
@@ -117,10 +118,11 @@ def _submit(form: NewCaseForm) -> View:
         entitlement_id=entitlement_id,
     )
     try:
+        # A retry of a create that already went through comes back as that same case.
         created = crm().cases.create(new)
-    except Conflict:  # a retry of a create that already went through
-        flash(_("support.already_created"), "info")
-        return redirect(url_for("support.case", case_id=case_id))
+    except Conflict:  # the GUID is taken by a case that is not this user's: never show it
+        log.warning("New case id %s already used by another case", case_id)
+        return _form_page(form, _("support.refused"), 409)
     except DataverseError as exc:
         return _dataverse_failure(form, exc)
     log.info("Case %s created by contact %s", created.ticket_number, user.contact_id)

@@ -226,3 +226,30 @@ def test_dataverse_busy_keeps_the_input(user: FlaskClient, emulator: Any) -> Non
     assert "Servicio no disponible, intente de nuevo." in text(response)
     assert 'value="Ocupado"' in text(response)
     assert not cases_titled(emulator, "Ocupado")
+
+
+def test_a_case_id_taken_by_someone_elses_case_is_refused_without_showing_it(
+    app: Any, user: FlaskClient, emulator: Any
+) -> None:
+    from d365portal.emulator.seed import OTHER_ACCOUNT_ID, OTHER_CONTACT_ID
+    from d365portal.web.forms_support import read_case_token
+    from tests.web.support_helpers import DEMO_PRINCIPAL
+
+    data = {**open_form(user), "title": "Id ocupado", "intent": "send"}
+    with app.test_request_context():
+        case_id = read_case_token(data["case_token"], DEMO_PRINCIPAL)
+    emulator.store.insert(
+        "incidents",
+        {
+            "incidentid": case_id,
+            "title": "Caso secreto de otra cuenta",
+            "customerid_account@odata.bind": f"/accounts({OTHER_ACCOUNT_ID})",
+            "primarycontactid@odata.bind": f"/contacts({OTHER_CONTACT_ID})",
+        },
+    )
+    response = user.post(FORM, data=data)
+    body = text(response)
+    assert response.status_code == 409
+    assert "Dynamics 365 rechazó el caso." in body and 'value="Id ocupado"' in body
+    assert "Caso secreto de otra cuenta" not in body
+    assert emulator.store.get("incidents", case_id)["title"] == "Caso secreto de otra cuenta"
