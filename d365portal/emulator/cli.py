@@ -132,6 +132,9 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
     """Run the seeded emulator and the portal (gunicorn) together; Ctrl-C stops both."""
     from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
 
+    # Ctrl-C and SIGTERM both stop the two servers (even if started with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     token = os.environ.get("D365_EMULATOR_TOKEN") or secrets.token_urlsafe(24)
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     portal_url = f"http://127.0.0.1:{port}"
