@@ -27,6 +27,7 @@ from d365portal.emulator.query import (
     ResultCache,
     next_link,
     read_skiptoken,
+    resume_at,
     select_rows,
     serialize,
 )
@@ -215,10 +216,11 @@ class EmulatorApp:
                 raise errors.query_syntax(f"The odata.maxpagesize preference '{text}' is not valid.")
             page_size = min(int(text), MAX_PAGE_SIZE)
             applied.append(f"odata.maxpagesize={page_size}")
-        page, offset = 1, 0
+        page, offset, last_id = 1, 0, None
         if "$skiptoken" in request.args:
-            page, offset = read_skiptoken(request.args["$skiptoken"])
+            page, offset, last_id = read_skiptoken(request.args["$skiptoken"])
         rows = select_rows(self.store, table, options, self.cache)
+        offset = resume_at(rows, table.primary_key, offset, last_id)
         body: dict[str, Any] = {"@odata.context": self._context(request, table, options)}
         if options.count:
             body["@odata.count"] = min(len(rows), 5000)
@@ -230,10 +232,11 @@ class EmulatorApp:
             rows = rows[: options.top]
         chunk = rows[offset : offset + limit]
         body["value"] = [serialize(self.store, self.formatter, table, r, options, notes) for r in chunk]
-        if offset + limit < len(rows):
+        if chunk and offset + limit < len(rows):
             raw = [(k, v) for k, v in request.args.items(multi=True)]
+            last = chunk[-1][table.primary_key]
             body["@odata.nextLink"] = next_link(
-                self.base(request), table.entity_set, raw, page + 1, offset + limit
+                self.base(request), table.entity_set, raw, page + 1, offset + limit, last
             )
         return self._json(body, applied)
 

@@ -27,7 +27,9 @@ UNSUPPORTED = {
     "$deltatoken",
     "$schemaversion",
 }
-_COOKIE = re.compile(r'^<cookie pagenumber="(\d+)" pagingcookie="(\d+)" istracking="False" />$')
+_COOKIE = re.compile(
+    r'^<cookie pagenumber="(\d+)" pagingcookie="(\d+)(?:\|([0-9a-f-]{36}))?" istracking="False" />$'
+)
 
 
 @dataclass
@@ -59,7 +61,9 @@ class Expansion:
 
 def split_top_level(text: str, sep: str) -> list[str]:
     """Split on `sep` outside parentheses and quotes."""
-    parts, depth, quoted, current = [], 0, False, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
     for char in text:
         if char == "'":
             quoted = not quoted
@@ -277,21 +281,35 @@ def serialize(
     return out
 
 
-def make_skiptoken(page: int, offset: int) -> str:
-    """An opaque paging cookie shaped like Dataverse's."""
-    return f'<cookie pagenumber="{page}" pagingcookie="{offset}" istracking="False" />'
+def make_skiptoken(page: int, offset: int, last_id: str) -> str:
+    """An opaque paging cookie shaped like Dataverse's: the page, the offset and the last row's id."""
+    return f'<cookie pagenumber="{page}" pagingcookie="{offset}|{last_id}" istracking="False" />'
 
 
-def read_skiptoken(token: str) -> tuple[int, int]:
-    """(page number, offset) from a paging cookie made by `make_skiptoken`."""
+def read_skiptoken(token: str) -> tuple[int, int, str | None]:
+    """(page number, offset, last row id) from a paging cookie made by `make_skiptoken`."""
     match = _COOKIE.match(unquote(token))
     if not match:
         raise errors.query_syntax("The $skiptoken value is not valid.")
-    return int(match.group(1)), int(match.group(2))
+    return int(match.group(1)), int(match.group(2)), match.group(3)
 
 
-def next_link(base: str, entity_set: str, raw_args: list[tuple[str, str]], page: int, offset: int) -> str:
+def resume_at(rows: list[dict[str, Any]], key: str, offset: int, last_id: str | None) -> int:
+    """Where the next page starts: just after the last row sent (if still there), else the offset."""
+    if last_id is None:
+        return offset
+    if offset > 0 and offset - 1 < len(rows) and rows[offset - 1].get(key) == last_id:
+        return offset
+    for index, row in enumerate(rows):
+        if row.get(key) == last_id:
+            return index + 1
+    return offset
+
+
+def next_link(
+    base: str, entity_set: str, raw_args: list[tuple[str, str]], page: int, offset: int, last_id: str
+) -> str:
     """@odata.nextLink: the same query with a new $skiptoken."""
     parts = [f"{quote(k, safe='$')}={quote(v, safe=',()/$=')}" for k, v in raw_args if k != "$skiptoken"]
-    parts.append("$skiptoken=" + quote(make_skiptoken(page, offset), safe=""))
+    parts.append("$skiptoken=" + quote(make_skiptoken(page, offset, last_id), safe=""))
     return f"{base}{entity_set}?" + "&".join(parts)

@@ -215,10 +215,10 @@ class Store:
         for key, value in row.items():
             if key.endswith("@odata.bind"):
                 nav = key[: -len("@odata.bind")]
-                column, target = navs[nav]
+                nav_column, target = navs[nav]
                 ref = str(value).rsplit("(", 1)[-1].rstrip(")") if value else None
-                out[column.read_name] = ref.lower() if ref else None
-                out[column.read_name + LOGICAL] = target if ref else None
+                out[nav_column.read_name] = ref.lower() if ref else None
+                out[nav_column.read_name + LOGICAL] = target if ref else None
                 continue
             column = table.columns.get(key)
             if column is not None and column.kind == "lookup":

@@ -220,3 +220,32 @@ def test_english_labels_when_started_in_en_us() -> None:
     assert row["prioritycode" + FORMATTED] == "Normal"
     assert row["statuscode" + FORMATTED] == "In Progress"
     assert row["createdon" + FORMATTED] == "12/26/2019 11:24 AM"
+
+
+def test_paging_is_stable_when_a_case_is_created_between_pages(api: Api) -> None:
+    """A case created while paging (sorting newest first) neither repeats nor hides an older case."""
+    params = {"$select": "ticketnumber", "$filter": SCOPE, "$orderby": "createdon desc"}
+    body = api.get("incidents", params, page_size=10).json()
+    before = [r["incidentid"] for r in api.get("incidents", params).json()["value"]]
+    seen = [r["incidentid"] for r in body["value"]]
+    created = api.send(
+        "POST",
+        "incidents",
+        {
+            "title": "Nuevo durante la paginación",
+            "customerid_account@odata.bind": f"/accounts({DEMO_ACCOUNT_ID})",
+        },
+    )
+    assert created.status_code == 204
+    while body.get("@odata.nextLink"):
+        body = api.http.get(body["@odata.nextLink"], headers=api.headers(page_size=10), timeout=10).json()
+        seen += [r["incidentid"] for r in body["value"]]
+    assert len(seen) == len(set(seen))
+    assert set(before) <= set(seen)
+
+
+def test_bad_skiptoken_and_bad_page_size_are_400(api: Api) -> None:
+    """A $skiptoken the emulator did not issue, or a non-numeric page size: 400."""
+    assert api.get("incidents", {"$skiptoken": "garbage"}).status_code == 400
+    headers = api.headers(Prefer="odata.maxpagesize=abc")
+    assert api.get("incidents", headers=headers).status_code == 400
