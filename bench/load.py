@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from bench.journey import Customer, JourneyError, Sample
 
@@ -51,7 +52,7 @@ def run_load(
     duration: float,
     *,
     progress_every: float = 5.0,
-    out: object = sys.stdout,
+    out: TextIO = sys.stdout,
 ) -> LoadResult:
     """Run len(users) customers in a closed loop for `duration` seconds (then let journeys finish)."""
     recorder = Recorder()
@@ -92,7 +93,7 @@ def run_load(
             print(
                 f"  {now - start:5.0f} s  {phase:<18} page views {count:6d}  ({rate:6.1f}/s)  "
                 f"journeys {result.journeys:5d}  errors {errors}",
-                file=out,  # type: ignore[arg-type]
+                file=out,
                 flush=True,
             )
             last_count, last_time = count, now
