@@ -167,8 +167,12 @@ class EmulatorApp:
         if method == "PATCH":
             return self.upsert(request, table, row_id)
         if method == "DELETE":
-            if row_id not in self.store.rows(table.entity_set):
+            existing = self.store.rows(table.entity_set).get(row_id)
+            if existing is None:
                 raise errors.record_not_found(table.logical_name, row_id)
+            wanted = (request.headers.get("If-Match") or "*").strip()
+            if wanted != "*" and wanted != f'W/"{existing["versionnumber"]}"':
+                raise errors.version_mismatch()
             self.store.delete(table.entity_set, row_id)
             return _no_content(_odata_headers())
         if method == "PUT":
@@ -252,6 +256,11 @@ class EmulatorApp:
             raise errors.record_not_found(table.logical_name, row_id)
         prefs = self._preferences(request)
         notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
+        etag = f'W/"{row["versionnumber"]}"'
+        if request.headers.get("If-None-Match", "").strip() == etag and not notes.any and not options.expand:
+            response = Response(status=304, headers=_odata_headers())
+            response.headers["Content-Type"] = JSON_TYPE
+            return response
         body = {"@odata.context": self._context(request, table, options) + "/$entity"}
         body.update(serialize(self.store, self.formatter, table, row, options, notes))
         applied = [f"odata.include-annotations={prefs['odata.include-annotations']}"] if notes.any else []

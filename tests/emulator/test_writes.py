@@ -226,3 +226,19 @@ def test_contact_identity_columns_round_trip(api: Api) -> None:
     assert row["adx_identity_accessfailedcount"] == 3
     assert row["adx_identity_lockoutenddate"] == "2026-11-28T10:00:00Z"
     assert api.send("PATCH", path, {"adx_identity_passwordhash": "h" * 129}).status_code == 400
+
+
+def test_conditional_get_and_delete_with_etags(api: Api) -> None:
+    """If-None-Match with the current ETag → 304; DELETE with a stale ETag → 412 and the row stays."""
+    etag = api.get(f"incidents({DEMO_CASE_ID})", {"$select": "title"}).json()["@odata.etag"]
+    not_modified = api.get(
+        f"incidents({DEMO_CASE_ID})", {"$select": "title"}, headers=api.headers(**{"If-None-Match": etag})
+    )
+    assert not_modified.status_code == 304
+    api.send("PATCH", f"incidents({DEMO_CASE_ID})", {"description": "cambio"})
+    stale = api.send("DELETE", f"incidents({DEMO_CASE_ID})", headers=api.headers(**{"If-Match": etag}))
+    assert stale.status_code == 412
+    assert stale.json()["error"]["message"] == (
+        "The version of the existing record doesn't match the RowVersion property provided."
+    )
+    assert api.get(f"incidents({DEMO_CASE_ID})").status_code == 200
