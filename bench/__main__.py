@@ -14,7 +14,7 @@ from typing import Any
 from bench import idp, report
 from bench.journey import Customer, JourneyError
 from bench.load import run_load
-from bench.measure import EmulatorProbe, calibrate, overhead, scale_check
+from bench.measure import EmulatorProbe, calibrate, overhead, scale_check, time_inside_app
 from bench.plot import plot_latency
 from bench.processes import PROJECT_ROOT, MemorySampler
 from bench.seeding import BENCH_PASSWORD, LARGE_USER, SMALL_USER, bench_username
@@ -124,9 +124,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         costs = calibrate(stack.portal_url, probe, bench_username(0), BENCH_PASSWORD)
         result["dataverse_calls_per_page"] = {page: cost.summary() for page, cost in costs.items()}
         _say("overhead: each page alone vs. its Dataverse requests made directly…")
+        log_offset = stack.portal.log_path.stat().st_size
         result["overhead"] = overhead(
             stack.portal_url, probe, costs, bench_username(0), BENCH_PASSWORD, repeat=args.repeat
         )
+        with stack.portal.log_path.open(errors="replace") as log:
+            log.seek(log_offset)
+            inside = time_inside_app(log.read())
+        for page, figures in result["overhead"].items():
+            figures["inside_app_p50_ms"] = inside.get(page)
         _say(f"load: {args.users} customers for {args.duration:.0f} s…")
         before_load = memory.current()
         probe.reset()

@@ -6,6 +6,7 @@ recorder's log (`/_bench/traffic`) can be read before and after each page view a
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 
 import requests
 
-from bench.journey import Customer, Sample
+from bench.journey import Customer, Sample, classify
 from bench.stats import percentile
 
 
@@ -198,3 +199,18 @@ def _scale_figures(cases: int, samples: list[Sample], traffic: list[list[dict[st
             percentile([s.ms - d for s, d in zip(samples, dataverse_ms, strict=True)], 50) or 0.0, 1
         ),
     }
+
+
+_LOG_LINE = re.compile(r"d365portal\.request: (GET|POST) (\S+) (\d{3}) ([\d.]+)ms dataverse=(\d+)/([\d.]+)ms")
+
+
+def time_inside_app(log_text: str) -> dict[str, float]:
+    """p50 per page of the portal's own time (request duration − Dataverse time) from its request log.
+
+    Reads the one-line-per-request log of `d365portal.logs` (text format); pages it cannot find are
+    left out."""
+    own: dict[str, list[float]] = defaultdict(list)
+    for match in _LOG_LINE.finditer(log_text):
+        method, path, _status, total, _calls, dataverse = match.groups()
+        own[classify(method, "http://portal" + path)].append(float(total) - float(dataverse))
+    return {page: round(percentile(values, 50) or 0.0, 2) for page, values in own.items()}

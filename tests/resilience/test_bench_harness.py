@@ -138,3 +138,20 @@ def test_identity_provider_issues_tokens_to_msal_over_https(
         assert provider.refused == 1
     finally:
         provider.stop()
+
+
+def test_time_inside_the_app_comes_from_the_request_log() -> None:
+    from bench.measure import time_inside_app
+
+    log = "\n".join(
+        [
+            "2026-11-27T22:49:39.863+00:00 INFO d365portal.request: GET /es-ES/support/ 200 70.0ms "
+            "dataverse=1/61.0ms request_id=a",
+            "2026-11-27T22:49:39.981+00:00 INFO d365portal.request: GET /es-ES/support/?q=vpn 200 66.5ms "
+            "dataverse=1/60.0ms request_id=b",
+            "2026-11-27T22:49:40.100+00:00 INFO d365portal.request: GET /es-ES/support/ 200 64.0ms "
+            "dataverse=1/57.0ms request_id=c",
+            "2026-11-27T22:49:40.200+00:00 INFO gunicorn.error: Booting worker with pid: 872",
+        ]
+    )
+    assert time_inside_app(log) == {"case_list": 8.0, "search": 6.5}
