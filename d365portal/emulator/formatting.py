@@ -115,7 +115,7 @@ class Formatter:
         for name in names:
             column = columns[name]
             value = row.get(name)
-            if value is not None and annotations.any and name != table.primary_key:
+            if value is not None and annotations.any and name not in (table.primary_key, "versionnumber"):
                 if annotations.formatted:
                     text = self.formatted(table, column, value, row)
                     if text is not None:

@@ -259,7 +259,7 @@ def _generated_cases() -> list[Row]:
         entitlement = None
         if created.year == 2026 and customer == DEMO_ACCOUNT_ID:
             entitlement = DEMO_ACTIVE_ENTITLEMENT_ID
-        elif created.year == 2026 and customer == DEMO_ASSOCIATE_ID:
+        elif created.year >= 2025 and customer == DEMO_ASSOCIATE_ID:
             entitlement = DEMO_ASSOCIATE_ENTITLEMENT_ID
         elif created.year == 2019 and customer == DEMO_ACCOUNT_ID:
             entitlement = DEMO_EXPIRED_ENTITLEMENT_ID
@@ -268,7 +268,8 @@ def _generated_cases() -> list[Row]:
         if entitlement is not None:
             extra["entitlementid@odata.bind"] = f"/entitlements({entitlement})"
             if state == 1:
-                extra["billedserviceunits"] = rng.choice([30, 60, 90, 120, 180])
+                billed = rng.choice([30, 60, 90, 120, 180])
+                extra["billedserviceunits"] = 150 if entitlement == DEMO_ASSOCIATE_ENTITLEMENT_ID else billed
         number = f"CAS-{1210 + i * 17:05d}-" + "".join(rng.choice(alphabet) for _ in range(6))
         stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
         title = _TOPICS[i % len(_TOPICS)]
@@ -358,9 +359,9 @@ def _entitlements(cases: list[Row]) -> list[Row]:
         ),
         _entitlement(
             DEMO_ASSOCIATE_ENTITLEMENT_ID,
-            "Soporte Nombre ASociado 2026",
+            "Soporte Nombre ASociado 2025-2026",
             DEMO_ASSOCIATE_ID,
-            "2026-01-01",
+            "2025-01-01",
             "2026-12-31",
             totalterms=3,
             statecode=1,
