@@ -18,7 +18,13 @@ from uuid import UUID
 from d365portal.crm.contacts import ContactRepository
 from d365portal.crm.models import Contact, Credentials
 from d365portal.dataverse.errors import Conflict, NotFound
-from d365portal.identity.passwords import dummy_verify, hash_password, needs_upgrade, verify_password
+from d365portal.identity.passwords import (
+    dummy_verify,
+    hash_kind,
+    hash_password,
+    needs_upgrade,
+    verify_password,
+)
 from d365portal.identity.policy import PolicyViolation, check_password
 from d365portal.identity.tokens import ParsedToken, ResetTokens
 
@@ -34,6 +40,7 @@ class SignInResult:
     contact: Contact | None = None
     reason: FailureReason | None = None
     contact_id: UUID | None = None  # the failing user's contact, when the username exists (for logs)
+    upgraded_from: str | None = None  # the old hash kind ("aspnet-v2", …) when re-hashed to argon2id
 
     @property
     def ok(self) -> bool:
@@ -100,10 +107,12 @@ class Accounts:
         changes: dict[str, Any] = {"last_successful_login": now}
         if contact.access_failed_count or contact.lockout_end is not None:
             changes.update(access_failed_count=0, lockout_end=None)
+        upgraded_from = None
         if needs_upgrade(credentials.password_hash):
             changes["password_hash"] = hash_password(password)
+            upgraded_from = hash_kind(credentials.password_hash)
         self.contacts.update_identity(contact.id, changes)
-        return SignInResult(contact=contact)
+        return SignInResult(contact=contact, upgraded_from=upgraded_from)
 
     def _record_failure(self, credentials: Credentials, now: datetime) -> None:
         """One more failure on the contact; the lockout starts at the limit (count back to 0)."""

@@ -84,6 +84,9 @@ def login() -> Response | str | tuple[str, int]:
             server_session.clear()
             server_session[SESSION_KEY] = principal.to_session()
             log.info("sign-in succeeded: username=%r contact=%s ip=%s", principal.username, contact.id, ip)
+            if result.upgraded_from:
+                log.info("password hash of contact %s upgraded from %s to argon2id",
+                         contact.id, result.upgraded_from)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
         attempted = (form.username.data or "")[:100]
         log.warning("sign-in failed: username=%r contact=%s reason=%s ip=%s",

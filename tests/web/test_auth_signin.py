@@ -111,14 +111,16 @@ def test_contacts_with_logon_disabled_cannot_sign_in(client: FlaskClient, emulat
 
 @pytest.mark.parametrize("kind", ["v2", "v3"])
 def test_power_pages_hashes_sign_in_and_are_upgraded_to_argon2id(
-    client: FlaskClient, emulator: Any, kind: str
+    client: FlaskClient, emulator: Any, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     salt = bytes(range(16))
     old = aspnet_v2_hash(DEMO_PASSWORD, salt) if kind == "v2" else aspnet_v3_hash(DEMO_PASSWORD, salt, prf=2)
     emulator.store.update("contacts", DEMO_CONTACT_ID, {"adx_identity_passwordhash": old})
     assert FAILED in text(sign_in(client, DEMO_USERNAME, "wrong password!"))
     assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_passwordhash"] == old
-    assert sign_in(client).headers["Location"] == "/es-ES/"
+    with caplog.at_level(logging.INFO, logger="d365portal.web.auth"):
+        assert sign_in(client).headers["Location"] == "/es-ES/"
+    assert f"upgraded from aspnet-{kind} to argon2id" in caplog.text
     upgraded = contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_passwordhash"]
     assert upgraded.startswith("$argon2id$") and len(upgraded) <= 128
     client.post(LOGOUT, data={"csrf_token": csrf_token(client, "/es-ES/")})
