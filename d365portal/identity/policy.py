@@ -3,6 +3,10 @@ of the 10,000 most common passwords, not the user's own name, username or email 
 
 `check_password()` returns None when the password is acceptable, else a `PolicyViolation` whose
 `key` is a message key in `web/messages/auth.toml` (the reason shown to the user).
+
+`data/common-passwords.txt` is the first 10,000 lines (most frequent first) of the list Django ships as
+`django/contrib/auth/common-passwords.txt.gz` (BSD licence): Royce Williams' list of common passwords,
+lowercased and deduplicated (https://gist.github.com/roycewilliams/226886fd01572964e1431ac8afc999ce).
 """
 
 from __future__ import annotations
