@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -212,3 +213,23 @@ def test_the_other_customers_user_signs_in_to_its_own_account(client: FlaskClien
     with client.session_transaction() as session:
         assert session["principal"]["contact_id"] == str(OTHER_CONTACT_ID)
         assert session["principal"]["account_name"] == OTHER_ACCOUNT_NAME
+
+
+def test_knowledge_base_and_forums_show_only_when_configured(settings: Any, client: FlaskClient) -> None:
+    sign_in(client)
+    menu = text(client.get("/es-ES/")).split('class="menu"')[1].split("</nav>")[0]
+    assert "Knowledge Base" not in menu and "Foros" not in menu
+    from d365portal import create_app
+
+    configured = create_app(
+        settings.model_copy(
+            update={"knowledge_base_url": "https://kb.example/", "forums_url": "https://foros.example/"}
+        )
+    )
+    configured.testing = True
+    other = configured.test_client()
+    sign_in(other)
+    menu = text(other.get("/es-ES/")).split('class="menu"')[1].split("</nav>")[0]
+    labels = re.findall(r">([^<>]+)</a>", menu)
+    assert labels == ["Knowledge Base", "Foros", "Mi soporte", "Vigencia de Soporte", DEMO_CONTACT_NAME]
+    assert 'href="https://kb.example/"' in menu and 'href="https://foros.example/"' in menu
