@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from d365portal.emulator.app import EmulatorApp
+from d365portal.emulator.metadata import DEMO_METADATA, SeedMetadata
 
 
 def create_emulator_app(
@@ -14,6 +15,7 @@ def create_emulator_app(
     db_path: str | Path | None = None,
     latency_ms: int = 0,
     reset: bool = False,
+    metadata: SeedMetadata = DEMO_METADATA,
 ) -> EmulatorApp:
     """The emulator as a WSGI app with `.store`, `.faults` and `.stats` (in memory unless `db_path`)."""
     return EmulatorApp(
@@ -23,7 +25,8 @@ def create_emulator_app(
         db_path=db_path,
         latency_ms=latency_ms,
         reset=reset,
+        metadata=metadata,
     )
 
 
-__all__ = ["EmulatorApp", "create_emulator_app"]
+__all__ = ["EmulatorApp", "SeedMetadata", "create_emulator_app"]

@@ -126,3 +126,38 @@ def test_bench_seed_is_fast_and_a_page_of_the_big_account_is_quick() -> None:
         numbers, reverse=True
     )
     assert len(numbers) == 10
+
+
+def test_another_tenant_seeds_its_own_asociado_column_and_labels() -> None:
+    """Seed metadata decides the tenant's custom lookup and the option labels that come back."""
+    from d365portal.emulator import SeedMetadata
+    from d365portal.emulator.metadata import EN, ES
+    from d365portal.emulator.schema import lookup
+
+    priorities = {1: "Urgente", 2: "Media", 3: "Baja"}
+    labels = {"es-ES": {**ES, "incidents": {**ES["incidents"], "prioritycode": priorities}}, "en-US": EN}
+    metadata = SeedMetadata(
+        labels=labels, custom_lookups={"incidents": [lookup("new_cliente", ("account", "new_Cliente"))]}
+    )
+    app = create_emulator_app(seed="empty", metadata=metadata)
+    account = app.store.insert("accounts", {"name": "Tenant B"})
+    client = Client(app)
+    created = client.post(
+        "/api/data/v9.2/incidents",
+        json={
+            "title": "Caso",
+            "prioritycode": 1,
+            "customerid_account@odata.bind": f"/accounts({account['accountid']})",
+            "new_Cliente@odata.bind": f"/accounts({account['accountid']})",
+        },
+        headers=AUTH,
+    )
+    assert created.status_code == 204
+    rows = client.get(
+        "/api/data/v9.2/incidents?$select=prioritycode,_new_cliente_value",
+        headers={**AUTH, "Prefer": 'odata.include-annotations="*"'},
+    ).json["value"]
+    assert rows[0]["prioritycode@OData.Community.Display.V1.FormattedValue"] == "Urgente"
+    assert rows[0]["_new_cliente_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "new_Cliente"
+    unknown = client.get("/api/data/v9.2/incidents?$select=_ino_asociado_value", headers=AUTH)
+    assert unknown.status_code == 400
