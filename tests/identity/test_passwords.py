@@ -34,7 +34,7 @@ def test_new_hashes_are_argon2id_and_fit_the_column(argon_hash: str) -> None:
 def test_hashing_takes_tens_of_milliseconds_not_seconds() -> None:
     started = time.perf_counter()
     passwords.hash_password("x" * 20)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0  # ~60 ms on an idle core; generous for a busy CI
 
 
 @pytest.mark.parametrize("stored", [V2, V3_SHA1_250, V3_SHA512_50, V3_SHA256_250000])
