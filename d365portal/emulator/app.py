@@ -6,17 +6,15 @@ import hmac
 import json
 import logging
 import re
-import socket
 import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from d365portal.emulator import errors
+from d365portal.emulator.controls import control
 from d365portal.emulator.faults import Faults, Stats
 from d365portal.emulator.formatting import Annotations, Formatter
 from d365portal.emulator.metadata import DEMO_METADATA, SeedMetadata
@@ -31,13 +29,20 @@ from d365portal.emulator.query import (
     select_rows,
     serialize,
 )
+from d365portal.emulator.responses import (
+    JSON_TYPE,
+    drop_connection,
+    error_response,
+    json_response,
+    no_content,
+    odata_headers,
+)
 from d365portal.emulator.schema import Table
 from d365portal.emulator.store import Store
 from d365portal.emulator.writes import Writer
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/data/v9.2/"
-JSON_TYPE = "application/json; odata.metadata=minimal"
 _SEGMENT = re.compile(r"^([A-Za-z_$][A-Za-z0-9_.$]*)(?:\(([^)]*)\))?(?:/(.*))?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 WHOAMI = {
@@ -80,7 +85,7 @@ class EmulatorApp:
         try:
             response = self.dispatch(request)
         except DroppedResponse:
-            _drop_connection(environ)
+            drop_connection(environ)
             raise
         return response(environ, start_response)
 
@@ -89,9 +94,9 @@ class EmulatorApp:
         """Route one request (never raises an EmulatorError; a bug answers 500 without a trace)."""
         path = request.path
         if path.startswith("/_emulator/"):
-            return self.control(request, path[len("/_emulator/") :])
+            return control(self, request, path[len("/_emulator/") :])
         if not path.startswith(API_PREFIX):
-            return _error(errors.unknown_segment(path.strip("/").split("/")[0] or "/"))
+            return error_response(errors.unknown_segment(path.strip("/").split("/")[0] or "/"))
         rest = path[len(API_PREFIX) :]
         match = _SEGMENT.match(rest)
         segment = match.group(1) if match else rest.split("/")[0]
@@ -111,12 +116,12 @@ class EmulatorApp:
                     raise DroppedResponse("fault injection: response dropped after commit")
             return response
         except errors.EmulatorError as exc:
-            return _error(exc)
+            return error_response(exc)
         except DroppedResponse:
             raise
         except Exception:  # a bug in the emulator: answer 500, log it, never show a trace
             log.exception("emulator error on %s %s", request.method, path)
-            return _error(errors.EmulatorError(500, "0x80040216", "An unexpected error occurred."))
+            return error_response(errors.EmulatorError(500, "0x80040216", "An unexpected error occurred."))
 
     def _authorize(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
@@ -139,7 +144,7 @@ class EmulatorApp:
         if name == "WhoAmI":
             if method != "GET":
                 raise errors.method_not_allowed(method, name)
-            return self._json(
+            return json_response(
                 {
                     "@odata.context": f"{self.base(request)}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
                     **WHOAMI,
@@ -149,7 +154,7 @@ class EmulatorApp:
             if method != "POST":
                 raise errors.method_not_allowed(method, name)
             self.writer.close_incident(self._body(request, "CloseIncident"))
-            return _no_content(_odata_headers())
+            return no_content(odata_headers())
         table = self.store.tables.get(name)
         if table is None:
             raise errors.unknown_segment(name)
@@ -174,7 +179,7 @@ class EmulatorApp:
             if wanted != "*" and wanted != f'W/"{existing["versionnumber"]}"':
                 raise errors.version_mismatch()
             self.store.delete(table.entity_set, row_id)
-            return _no_content(_odata_headers())
+            return no_content(odata_headers())
         if method == "PUT":
             raise errors.not_implemented("PUT (single-property updates)")
         raise errors.method_not_allowed(method, name)
@@ -242,7 +247,7 @@ class EmulatorApp:
             body["@odata.nextLink"] = next_link(
                 self.base(request), table.entity_set, raw, page + 1, offset + limit, last
             )
-        return self._json(body, applied)
+        return json_response(body, applied)
 
     def get_row(self, request: Request, table: Table, row_id: str) -> Response:
         """GET /<set>(<id>)."""
@@ -258,13 +263,13 @@ class EmulatorApp:
         notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
         etag = f'W/"{row["versionnumber"]}"'
         if request.headers.get("If-None-Match", "").strip() == etag and not notes.any and not options.expand:
-            response = Response(status=304, headers=_odata_headers())
+            response = Response(status=304, headers=odata_headers())
             response.headers["Content-Type"] = JSON_TYPE
             return response
         body = {"@odata.context": self._context(request, table, options) + "/$entity"}
         body.update(serialize(self.store, self.formatter, table, row, options, notes))
         applied = [f"odata.include-annotations={prefs['odata.include-annotations']}"] if notes.any else []
-        return self._json(body, applied)
+        return json_response(body, applied)
 
     def _context(self, request: Request, table: Table, options: Options) -> str:
         select = f"({','.join(options.select)})" if options.select else ""
@@ -318,79 +323,11 @@ class EmulatorApp:
             stored = self.store.rows(table.entity_set)[row[table.primary_key]]
             body = {"@odata.context": self._context(request, table, options) + "/$entity"}
             body.update(serialize(self.store, self.formatter, table, stored, options, notes))
-            response = self._json(body, ["return=representation"], status=201 if created else 200)
+            response = json_response(body, ["return=representation"], status=201 if created else 200)
             response.headers["OData-EntityId"] = entity_url
             return response
-        headers = _odata_headers()
+        headers = odata_headers()
         headers["OData-EntityId"] = entity_url
-        return _no_content(headers)
+        return no_content(headers)
 
     # --- control --------------------------------------------------------------------------
-    def control(self, request: Request, name: str) -> Response:
-        """Test and benchmark controls (no token): stats, reset, faults."""
-        if name == "stats" and request.method == "GET":
-            return self._json(self.stats.snapshot())
-        if name == "stats/reset" and request.method == "POST":
-            self.stats.reset()
-            return self._json(self.stats.snapshot())
-        if name == "reset" and request.method == "POST":
-            self.store.reset()
-            return self._json({"reset": True, "seed": self.store.seed_name})
-        if name == "faults" and request.method in ("GET", "POST"):
-            if request.method == "POST":
-                try:
-                    values = json.loads(request.get_data() or b"{}")
-                    if not isinstance(values, dict):
-                        raise ValueError("a JSON object is expected")
-                    if values.pop("clear", False):
-                        self.faults.clear()
-                    self.faults.set(**values)
-                except ValueError as exc:
-                    return self._json({"error": {"code": "", "message": str(exc)}}, status=400)
-            return self._json(self.faults.snapshot())
-        return _error(errors.unknown_segment(name))
-
-    def _json(self, body: Any, applied: list[str] | None = None, status: int = 200) -> Response:
-        headers = _odata_headers()
-        if applied:
-            headers["Preference-Applied"] = ",".join(applied)
-        return Response(
-            json.dumps(body, ensure_ascii=False), status=status, headers=headers, content_type=JSON_TYPE
-        )
-
-
-def _no_content(headers: Headers) -> Response:
-    response = Response(status=204, headers=headers)
-    del response.headers["Content-Type"]
-    return response
-
-
-def _odata_headers() -> Headers:
-    headers = Headers()
-    headers["OData-Version"] = "4.0"
-    headers["REQ_ID"] = str(uuid.uuid4())
-    return headers
-
-
-def _error(exc: errors.EmulatorError) -> Response:
-    headers = _odata_headers()
-    for name, value in exc.headers.items():
-        headers[name] = value
-    if exc.status == 401:
-        return Response(b"", status=401, headers=headers)
-    return Response(
-        exc.body(),
-        status=exc.status,
-        headers=headers,
-        content_type="application/json; odata.metadata=minimal",
-    )
-
-
-def _drop_connection(environ: dict[str, Any]) -> None:
-    """Close the client's connection without a response (the client sees a connection error)."""
-    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
-    if isinstance(sock, socket.socket):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
