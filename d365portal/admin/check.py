@@ -85,6 +85,8 @@ def run_check(*, as_json: bool = False) -> int:
         steps.append(_clean(step, secrets))
         if not as_json:
             _print(step)
+    if ctx.client is not None:
+        ctx.client.close()
     ok, sentence = verdict(steps)
     if as_json:
         document = {

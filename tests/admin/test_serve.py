@@ -44,21 +44,22 @@ def served_portal(emulator_env: dict[str, str], tmp_path: Path) -> Iterator[dict
     command = [str(BIN / "d365portal"), "serve"]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 break
         except requests.ConnectionError:
             time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the portal did not start: " + (tmp_path / "serve.log").read_text())
-    yield {"url": url, "process": process, "log": tmp_path / "serve.log"}
-    if process.poll() is None:
-        process.kill()
+    try:
+        if process.poll() is not None or time.monotonic() >= deadline:
+            pytest.fail("the portal did not start: " + (tmp_path / "serve.log").read_text())
+        yield {"url": url, "process": process, "log": tmp_path / "serve.log"}
+    finally:
+        if process.poll() is None:
+            process.kill()
         process.wait(timeout=10)
-    log.close()
+        log.close()
 
 
 def test_serve_runs_the_portal_and_logs_each_request(served_portal: dict[str, Any]) -> None:
