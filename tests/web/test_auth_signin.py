@@ -233,3 +233,13 @@ def test_knowledge_base_and_forums_show_only_when_configured(settings: Any, clie
     labels = re.findall(r">([^<>]+)</a>", menu)
     assert labels == ["Knowledge Base", "Foros", "Mi soporte", "Vigencia de Soporte", DEMO_CONTACT_NAME]
     assert 'href="https://kb.example/"' in menu and 'href="https://foros.example/"' in menu
+
+
+def test_dataverse_down_at_sign_in_is_a_friendly_503(client: FlaskClient, emulator: Any) -> None:
+    form = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "csrf_token": csrf_token(client, LOGIN)}
+    emulator.faults.unavailable_ratio = 1.0
+    response = client.post(LOGIN, data=form)
+    assert response.status_code == 503
+    assert "Servicio no disponible" in text(response) and "Traceback" not in text(response)
+    emulator.faults.clear()
+    assert sign_in(client).headers["Location"] == "/es-ES/"
