@@ -19,11 +19,13 @@ from d365portal.emulator.faults import Faults, Stats
 from d365portal.emulator.formatting import Annotations, Formatter
 from d365portal.emulator.metadata import DEMO_METADATA, SeedMetadata
 from d365portal.emulator.query import (
+    COUNT_LIMIT,
     MAX_PAGE_SIZE,
     Options,
     QueryParser,
     ResultCache,
     next_link,
+    page_from_index,
     read_skiptoken,
     resume_at,
     select_rows,
@@ -228,20 +230,26 @@ class EmulatorApp:
         page, offset, last_id = 1, 0, None
         if "$skiptoken" in request.args:
             page, offset, last_id = read_skiptoken(request.args["$skiptoken"])
-        rows = select_rows(self.store, table, options, self.cache)
-        offset = resume_at(rows, table.primary_key, offset, last_id)
-        body: dict[str, Any] = {"@odata.context": self._context(request, table, options)}
-        if options.count:
-            body["@odata.count"] = min(len(rows), 5000)
-            if len(rows) > 5000:
-                body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
         limit = page_size or MAX_PAGE_SIZE
         if page_size is None and options.top is not None:
             limit = min(options.top, MAX_PAGE_SIZE)
-            rows = rows[: options.top]
-        chunk = rows[offset : offset + limit]
+        body: dict[str, Any] = {"@odata.context": self._context(request, table, options)}
+        fast = page_from_index(self.store, table, options, last_id, offset, limit)
+        if fast is not None:
+            chunk, more = fast
+        else:
+            rows = select_rows(self.store, table, options, self.cache)
+            if options.count:
+                body["@odata.count"] = min(len(rows), COUNT_LIMIT)
+                if len(rows) > COUNT_LIMIT:
+                    body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
+            if page_size is None and options.top is not None:
+                rows = rows[: options.top]
+            offset = resume_at(rows, table.primary_key, offset, last_id)
+            chunk = rows[offset : offset + limit]
+            more = offset + limit < len(rows)
         body["value"] = [serialize(self.store, self.formatter, table, r, options, notes) for r in chunk]
-        if chunk and offset + limit < len(rows):
+        if chunk and more and not (page_size is None and options.top is not None):
             raw = [(k, v) for k, v in request.args.items(multi=True)]
             last = chunk[-1][table.primary_key]
             body["@odata.nextLink"] = next_link(

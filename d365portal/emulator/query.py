@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 from d365portal.emulator import errors
 from d365portal.emulator.filters import Candidates, FilterCompiler, Predicate
 from d365portal.emulator.formatting import Annotations, Formatter
+from d365portal.emulator.indexes import sort_key
 from d365portal.emulator.schema import Table
 from d365portal.emulator.store import LOGICAL, Store
 
@@ -187,18 +188,50 @@ def sort_rows(
 ) -> list[dict[str, Any]]:
     """Sort like SQL Server: nulls first ascending, strings case-insensitively, then by key."""
     key_name = table.primary_key
-    rows = sorted(rows, key=lambda r: r[key_name])
+    # Ties go by the primary key in the first key's direction (as the sorted-index path does).
+    rows = sorted(rows, key=lambda r: r[key_name], reverse=bool(orderby and orderby[0][1]))
     for name, descending in reversed(orderby):
         kind = table.by_read_name[name].kind
 
-        def sort_key(row: dict[str, Any], name: str = name, kind: str = kind) -> tuple[bool, Any]:
-            value = row.get(name)
-            if value is None:
-                return (False, 0)
-            return (True, value.casefold() if kind == "string" else value)
+        def key(row: dict[str, Any], name: str = name, kind: str = kind) -> tuple[bool, Any]:
+            return sort_key(row.get(name), kind)
 
-        rows.sort(key=sort_key, reverse=descending)
+        rows.sort(key=key, reverse=descending)
     return rows
+
+
+def page_from_index(
+    store: Store, table: Table, options: Options, after_id: str | None, skip: int, limit: int
+) -> tuple[list[dict[str, Any]], bool] | None:
+    """A page read in index order without sorting everything (one $orderby key, large candidate sets).
+
+    Returns (rows, more) or None when this query shape does not qualify.
+    """
+    if len(options.orderby) != 1 or options.count:
+        return None
+    ids = options.candidates() if options.candidates else None
+    if ids is not None and len(ids) < 2000:
+        return None  # sorting a few candidates is cheaper than walking the index
+    name, descending = options.orderby[0]
+    index = store.sorted_index(table.entity_set, name, table.by_read_name[name].kind)
+    rows = store.rows(table.entity_set)
+    after = None
+    if after_id is not None and after_id in rows:
+        after, skip = index.entry(rows[after_id], after_id), 0
+    page: list[dict[str, Any]] = []
+    for row_id in index.ids(descending, after):
+        if ids is not None and row_id not in ids:
+            continue
+        row = rows[row_id]
+        if options.predicate is not None and not options.predicate(row):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        if len(page) == limit:
+            return page, True
+        page.append(row)
+    return page, False
 
 
 class ResultCache:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from d365portal.emulator.indexes import SortedIndex
 from d365portal.emulator.metadata import DEMO_METADATA, STATES, SeedMetadata
 from d365portal.emulator.schema import Table, build_tables
 
@@ -63,6 +64,7 @@ class Store:
         self._rows: dict[str, dict[str, Row]] = {name: {} for name in self.tables}
         # Lookup indexes (built on first use) and per-table change counters for query caches.
         self._indexes: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._sorted: dict[tuple[str, str], SortedIndex] = {}
         self.generation: dict[str, int] = dict.fromkeys(self.tables, 0)
         self._version = 1000
         self._tickets: set[str] = set()
@@ -157,13 +159,25 @@ class Store:
             self._indexes[key] = index
         return index
 
+    def sorted_index(self, entity_set: str, column: str, kind: str) -> SortedIndex:
+        """The rows of a table ordered by one column (kept up to date on every write)."""
+        key = (entity_set, column)
+        index = self._sorted.get(key)
+        if index is None:
+            index = self._sorted[key] = SortedIndex(self._rows[entity_set], column, kind)
+        return index
+
     def _invalidate(self) -> None:
         self._indexes.clear()
+        self._sorted.clear()
         for name in self.generation:
             self.generation[name] += 1
 
     def _changed(self, entity_set: str, row_id: str, old: Row | None, new: Row | None) -> None:
         self.generation[entity_set] += 1
+        for (name, _), ordered in self._sorted.items():
+            if name == entity_set:
+                ordered.update(row_id, old, new)
         for (name, column), index in self._indexes.items():
             if name != entity_set:
                 continue
@@ -269,7 +283,7 @@ class Store:
             for stored in prepared:
                 old = target.get(stored[key])
                 target[stored[key]] = stored
-                if self._indexes:
+                if self._indexes or self._sorted:
                     self._changed(entity_set, stored[key], old, stored)
             self.generation[entity_set] += 1
             self._persist(entity_set, prepared)

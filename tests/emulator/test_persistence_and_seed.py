@@ -161,3 +161,25 @@ def test_another_tenant_seeds_its_own_asociado_column_and_labels() -> None:
     assert rows[0]["_new_cliente_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "new_Cliente"
     unknown = client.get("/api/data/v9.2/incidents?$select=_ino_asociado_value", headers=AUTH)
     assert unknown.status_code == 400
+
+
+def test_large_account_pages_match_a_full_sort() -> None:
+    """2,500 cases of one account paged by 1,000 (index order) equal the fully sorted list, once each."""
+    app = create_emulator_app(seed="empty")
+    info = seed_bench(app.store, accounts=2, users=2, big_account_cases=2_500)
+    account = info["big_account_id"]
+    client = Client(app)
+    headers = {**AUTH, "Prefer": "odata.maxpagesize=1000"}
+    url = "/api/data/v9.2/incidents?$select=createdon&$orderby=createdon desc"
+    url += f"&$filter=_customerid_value eq {account}"
+    expected = sorted(
+        app.store.query("incidents"), key=lambda r: (r["createdon"], r["incidentid"]), reverse=True
+    )
+    seen: list[str] = []
+    body = client.get(url, headers=headers).json
+    while True:
+        seen += [r["incidentid"] for r in body["value"]]
+        if "@odata.nextLink" not in body:
+            break
+        body = client.get(body["@odata.nextLink"], headers=headers).json
+    assert seen == [r["incidentid"] for r in expected]
