@@ -14,7 +14,7 @@ from d365portal.emulator.schema import Column, Table
 from d365portal.emulator.store import LOGICAL, Row, Store
 
 _BIND = re.compile(r"^(?:.*/)?([A-Za-z_][A-Za-z0-9_]*)\(([0-9a-fA-F-]{36})\)$")
-_IGNORED_ON_WRITE = {"createdon", "modifiedon", "versionnumber", "fullname"}
+_IGNORED_ON_WRITE = {"createdon", "modifiedon", "versionnumber", "fullname", "ticketnumber"}
 RESOLVED_MESSAGE = (
     "This message can not be used to set the state of incident to Resolved. In order to set state of "
     "incident to Resolved, use the CloseIncidentRequest message instead."

@@ -242,3 +242,19 @@ def test_conditional_get_and_delete_with_etags(api: Api) -> None:
         "The version of the existing record doesn't match the RowVersion property provided."
     )
     assert api.get(f"incidents({DEMO_CASE_ID})").status_code == 200
+
+
+def test_read_only_columns_are_ignored_on_write(api: Api) -> None:
+    """ticketnumber and createdon sent by a client are ignored; the emulator sets them."""
+    body = new_case(ticketnumber="CAS-00000-AAAAAA", createdon="2001-01-01T00:00:00Z")
+    response = api.send(
+        "POST",
+        f"incidents?$select={CASE_COLUMNS},createdon",
+        body,
+        headers=api.headers(Prefer="return=representation"),
+    )
+    row = response.json()
+    assert row["ticketnumber"] != "CAS-00000-AAAAAA" and re.fullmatch(
+        r"CAS-\d{5}-[A-Z0-9]{6}", row["ticketnumber"]
+    )
+    assert not row["createdon"].startswith("2001")
