@@ -61,6 +61,13 @@ def test_a_wrong_setting_fails_step_one_and_skips_the_rest(emulator_env: dict[st
     assert "– 2. " in result.output and "skipped" in result.output
 
 
+def test_credentials_missing_for_the_chosen_sign_in_are_named(clean_env: dict[str, str]) -> None:
+    result = invoke({**clean_env, "D365_AUTH": "client_secret", "D365_TENANT_ID": TENANT}, "check")
+    assert result.exit_code == 1
+    missing = "missing: client_id (D365_CLIENT_ID), client_secret (D365_CLIENT_SECRET)"
+    assert f"✗ 1. Settings are valid: {missing}" in result.output
+
+
 def test_dataverse_unreachable_is_said_plainly(clean_env: dict[str, str]) -> None:
     env = {**clean_env, "D365_DATAVERSE_URL": "http://127.0.0.1:9", "D365_RETRY_BUDGET_SECONDS": "0.5"}
     result = invoke(env, "check")

@@ -74,3 +74,21 @@ def test_readyz_is_503_when_dataverse_refuses_the_application_user(tmp_path: Pat
         response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["dataverse"] == "dataverse refused the credentials"
+
+
+def test_readyz_is_503_when_no_token_is_issued(tmp_path: Path) -> None:
+    authority, tenant = "https://login.microsoftonline.com", "11111111-2222-3333-4444-555555555555"
+    settings = make_settings(tmp_path, "https://contoso.crm.dynamics.com", auth="client_secret",
+                             tenant_id=tenant, client_id="c", client_secret="Kx8Q~secret-value")
+    app = create_app(settings)
+    refusal = {"error": "invalid_client", "error_description": "AADSTS7000222: expired.",
+               "error_codes": [7000222]}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        token_endpoint = f"{authority}/{tenant}/oauth2/v2.0/token"
+        mock.get(f"{authority}/{tenant}/v2.0/.well-known/openid-configuration",
+                 json={"token_endpoint": token_endpoint, "issuer": f"{authority}/{tenant}/v2.0",
+                       "authorization_endpoint": f"{authority}/{tenant}/oauth2/v2.0/authorize"})
+        mock.post(token_endpoint, status=401, json=refusal)
+        response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["dataverse"] == "token"
+    assert "Kx8Q~secret-value" not in response.get_data(as_text=True)

@@ -18,6 +18,7 @@ from d365portal import create_app
 from d365portal.emulator.seed import (
     DEMO_ACCOUNT_ID,
     DEMO_CONTACT_ID,
+    DEMO_PASSWORD,
     DEMO_USERNAME,
     OTHER_USERNAME,
 )
@@ -145,10 +146,18 @@ def test_invite_refuses_a_username_another_contact_has(emulator: Any, emulator_e
     assert contact_by_email(emulator, INVITEE_EMAIL).get("adx_identity_username") is None
 
 
-def test_disable_enable_and_unlock(emulator: Any, emulator_env: dict[str, str]) -> None:
+def test_disable_enable_and_unlock(emulator: Any, emulator_env: dict[str, str], tmp_path: Path) -> None:
+    # Lorena is signed in on the portal (same var/ store and key as the command) when she is disabled.
+    portal = create_app(make_settings(tmp_path, emulator.url, secret_key=emulator_env["D365_SECRET_KEY"]))
+    browser = portal.test_client()
+    signed_in = post_with_csrf(browser, "/es-ES/Account/Login/Login",
+                               {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "next": ""})
+    assert signed_in.status_code == 302 and browser.get("/es-ES/").status_code == 200
+
     result = invoke(emulator_env, "users", "disable", "--username", DEMO_USERNAME)
     assert result.exit_code == 0 and "can no longer sign in" in result.output
     assert emulator.store.get("contacts", DEMO_CONTACT_ID)["adx_identity_logonenabled"] is False
+    assert browser.get("/es-ES/").status_code == 302  # her open session ended: back to sign-in
 
     assert invoke(emulator_env, "users", "enable", "--username", DEMO_USERNAME).exit_code == 0
     assert emulator.store.get("contacts", DEMO_CONTACT_ID)["adx_identity_logonenabled"] is True
