@@ -299,11 +299,13 @@ def serialize(
                 serialize(store, formatter, item.table, related, item.options, notes) if related else None
             )
         else:
-            back = item.back_column or ""
+            related_rows = store.rows(item.table.entity_set)
+            linked = store.index(item.table.entity_set, item.back_column or "").get(row_id, set())
             children = [
-                r
-                for r in store.rows(item.table.entity_set).values()
-                if r.get(back) == row_id and (item.options.predicate is None or item.options.predicate(r))
+                related_rows[i]
+                for i in linked
+                if i in related_rows
+                and (item.options.predicate is None or item.options.predicate(related_rows[i]))
             ]
             children = sort_rows(children, item.table, item.options.orderby)
             if item.options.top is not None:
