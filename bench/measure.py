@@ -148,7 +148,7 @@ def scale_check(
 
     The accounts' views alternate (after a warm-up of every worker), so drift on a busy machine hits
     both alike. Each view's time is also split into the time inside the emulator and the rest (the
-    portal's own), reported for information: the emulator filters without an index, Dataverse does not.
+    portal's own), reported for information: the emulator's in-memory query work grows with the rows.
     """
     names = list(accounts)
     samples: dict[str, list[Sample]] = {name: [] for name in names}
