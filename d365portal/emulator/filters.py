@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,10 +28,14 @@ _OPERATOR_KINDS = {
     ast.GtE: "GreaterThanOrEqual",
 }
 _STRING_FUNCTIONS = {"contains", "startswith", "endswith"}
+_QUERY_FUNCTION = re.compile(r"\bMicrosoft\.Dynamics\.CRM\.\w+\(")
 
 
 def parse_filter(text: str) -> ast._Node:
     """Parse $filter text, mapping parser errors to Dataverse's 400 0x80060888."""
+    function = _QUERY_FUNCTION.search(text)
+    if function:
+        raise errors.not_implemented(f"the query function '{function.group(0)[:-1]}'")
     try:
         return ODataParser().parse(ODataLexer().tokenize(text))
     except TokenizingException as exc:

@@ -67,6 +67,9 @@ def test_unsupported_things_answer_501(api: Api) -> None:
     assert api.get("incidents", {"$apply": "groupby((title))"}).status_code == 501
     assert api.get("$metadata").status_code == 501
     assert api.get("incidents", {"$filter": "tolower(title) eq 'x'"}).status_code == 501
+    query_function = "Microsoft.Dynamics.CRM.In(PropertyName='statecode',PropertyValues=['0','1'])"
+    assert api.get("incidents", {"$filter": query_function}).status_code == 501
+    assert api.get("incidents", {"$filter": "statecode in (0,1)"}).status_code == 501
 
 
 def test_manual_case_with_formatted_values_and_lookup_annotations(api: Api) -> None:
