@@ -18,7 +18,7 @@ from bench.measure import EmulatorProbe, calibrate, overhead, scale_check, time_
 from bench.plot import plot_latency
 from bench.processes import PROJECT_ROOT, MemorySampler
 from bench.seeding import BENCH_PASSWORD, LARGE_USER, SMALL_USER, bench_username
-from bench.stack import Stack, StackOptions
+from bench.stack import Stack, StackOptions, start_redis
 from bench.stats import by_page, summarize
 
 
@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--accounts", type=int, default=8, help="customer accounts the users spread over")
     parser.add_argument("--repeat", type=int, default=40, help="views per page in the overhead pass")
+    parser.add_argument("--redis", action="store_true", help="sessions in a redis-server (D365_REDIS_URL)")
     parser.add_argument("--no-scale", action="store_true", help="skip the 50 / 50,000 cases check")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget fails (for CI)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench", help="report directory")
@@ -63,7 +64,7 @@ def _say(message: str) -> None:
 
 
 def _start_main_stack(
-    args: argparse.Namespace, provider: idp.FakeIdentityProvider
+    args: argparse.Namespace, provider: idp.FakeIdentityProvider, redis_url: str | None
 ) -> tuple[Stack, dict[str, Any]]:
     """Start with the real MSAL token path; fall back to a static token if the adapter cannot use it."""
     options = StackOptions(
@@ -74,6 +75,7 @@ def _start_main_stack(
         args.users,
         args.accounts,
         identity_provider=provider,
+        redis_url=redis_url,
     )
     stack = Stack("load", options).start()
     try:
@@ -98,7 +100,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         path = args.out / stale
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    users = [(bench_username(i), BENCH_PASSWORD) for i in range(args.users)]
     parameters = {
         "users": args.users,
         "duration_s": args.duration,
@@ -106,76 +107,92 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "threads": args.threads,
         "accounts": args.accounts,
+        "sessions": "redis" if args.redis else "embedded",
     }
     _say(f"bench: {parameters}")
-    provider = idp.FakeIdentityProvider(Path(tempfile.mkdtemp(prefix="d365bench-idp-"))).start()
     result: dict[str, Any] = {
         "parameters": parameters,
         # Other work on the machine skews every figure: the load average says how busy it was.
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
     }
-    stack = None
+    provider = idp.FakeIdentityProvider(Path(tempfile.mkdtemp(prefix="d365bench-idp-"))).start()
+    redis_child = None
     try:
+        redis_url = None
+        if args.redis:
+            redis_child, redis_url = start_redis(args.out / "logs")
         _say("starting the emulator (seeding bench users) and the portal under gunicorn…")
-        stack, token_path = _start_main_stack(args, provider)
-        assert stack.portal is not None
-        memory = MemorySampler(stack.portal.pid).start()
-        probe = EmulatorProbe(stack.emulator_url, idp.ACCESS_TOKEN)
-        _say("calibration: Dataverse calls per page, one view at a time…")
-        costs = calibrate(stack.portal_url, probe, bench_username(0), BENCH_PASSWORD)
-        result["dataverse_calls_per_page"] = {page: cost.summary() for page, cost in costs.items()}
-        _say("overhead: each page alone vs. its Dataverse requests made directly…")
-        log_offset = stack.portal.log_path.stat().st_size
-        result["overhead"] = overhead(
-            stack.portal_url, probe, costs, bench_username(0), BENCH_PASSWORD, repeat=args.repeat
-        )
-        with stack.portal.log_path.open(errors="replace") as log:
-            log.seek(log_offset)
-            inside = time_inside_app(log.read())
-        for page, figures in result["overhead"].items():
-            # The request log leaves out query strings: a search is logged as the case list.
-            figures["inside_app_p50_ms"] = inside.get("case_list" if page == "search" else page)
-        _say(f"load: {args.users} customers for {args.duration:.0f} s…")
-        before_load = memory.current()
-        probe.reset()
-        load = run_load(stack.portal_url, users, args.duration)
-        dataverse_total = int(probe.stats()["total"])
-        peaks = memory.stop()
-        views = len(load.samples)
-        result["load"] = {
-            "elapsed_s": round(load.elapsed, 1),
-            "journeys": load.journeys,
-            "failed_journeys": load.failed_journeys,
-            "failures": dict(load.failures),
-            "pages": by_page(load.samples, load.elapsed),
-            "overall": summarize(load.samples, load.elapsed),
-            "dataverse_requests": dataverse_total,
-            "dataverse_calls_per_view": round(dataverse_total / views, 3) if views else None,
-        }
-        result["workers"] = {
-            "peak_rss_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in peaks.items()},
-            "rss_before_load_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in before_load.items()},
-        }
+        stack, token_path = _start_main_stack(args, provider, redis_url)
+        try:
+            _main_phases(args, stack, result)
+        finally:
+            stack.stop()
         count = provider.token_requests if token_path["path"] != "static" else None
         result["token_requests"] = {"count": count, "path": token_path["path"], "note": token_path["note"]}
-        stack.stop()
-        stack = None
         if not args.no_scale:
             _say("scale check: seeding an account with 50 cases and one with 50,000…")
-            options = StackOptions(args.out, args.latency_ms, args.workers, args.threads, 1, 1, scale=True)
-            stack = Stack("scale", options).start()
-            probe = EmulatorProbe(stack.emulator_url, idp.ACCESS_TOKEN)
-            result["scale_check"] = scale_check(
-                stack.portal_url, probe, {SMALL_USER: 50, LARGE_USER: 50_000}, BENCH_PASSWORD
+            options = StackOptions(
+                args.out, args.latency_ms, args.workers, args.threads, 1, 1, scale=True, redis_url=redis_url
             )
+            stack = Stack("scale", options).start()
+            try:
+                probe = EmulatorProbe(stack.emulator_url, idp.ACCESS_TOKEN)
+                result["scale_check"] = scale_check(
+                    stack.portal_url, probe, {SMALL_USER: 50, LARGE_USER: 50_000}, BENCH_PASSWORD
+                )
+            finally:
+                stack.stop()
     finally:
-        if stack is not None:
-            stack.stop()
         provider.stop()
+        if redis_child is not None:
+            redis_child.stop()
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["budgets"] = report.budgets(result)
     result["ok"] = all(b["ok"] for b in result["budgets"])
     return result
+
+
+def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> None:
+    """Calibration, overhead and load against the started stack; fills `result`."""
+    assert stack.portal is not None
+    memory = MemorySampler(stack.portal.pid).start()
+    probe = EmulatorProbe(stack.emulator_url, idp.ACCESS_TOKEN)
+    _say("calibration: Dataverse calls per page, one view at a time…")
+    costs = calibrate(stack.portal_url, probe, bench_username(0), BENCH_PASSWORD)
+    result["dataverse_calls_per_page"] = {page: cost.summary() for page, cost in costs.items()}
+    _say("overhead: each page alone vs. its Dataverse requests made directly…")
+    log_offset = stack.portal.log_path.stat().st_size
+    result["overhead"] = overhead(
+        stack.portal_url, probe, costs, bench_username(0), BENCH_PASSWORD, repeat=args.repeat
+    )
+    with stack.portal.log_path.open(errors="replace") as log:
+        log.seek(log_offset)
+        inside = time_inside_app(log.read())
+    for page, figures in result["overhead"].items():
+        # The request log leaves out query strings: a search is logged as the case list.
+        figures["inside_app_p50_ms"] = inside.get("case_list" if page == "search" else page)
+    _say(f"load: {args.users} customers for {args.duration:.0f} s…")
+    before_load = memory.current()
+    probe.reset()
+    users = [(bench_username(i), BENCH_PASSWORD) for i in range(args.users)]
+    load = run_load(stack.portal_url, users, args.duration)
+    dataverse_total = int(probe.stats()["total"])
+    peaks = memory.stop()
+    views = len(load.samples)
+    result["load"] = {
+        "elapsed_s": round(load.elapsed, 1),
+        "journeys": load.journeys,
+        "failed_journeys": load.failed_journeys,
+        "failures": dict(load.failures),
+        "pages": by_page(load.samples, load.elapsed),
+        "overall": summarize(load.samples, load.elapsed),
+        "dataverse_requests": dataverse_total,
+        "dataverse_calls_per_view": round(dataverse_total / views, 3) if views else None,
+    }
+    result["workers"] = {
+        "peak_rss_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in peaks.items()},
+        "rss_before_load_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in before_load.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class StackOptions:
     accounts: int
     scale: bool = False
     identity_provider: idp.FakeIdentityProvider | None = None  # None: a static token
+    redis_url: str | None = None  # None: the embedded session store (SQLite under var/)
 
 
 class Stack:
@@ -77,6 +79,8 @@ class Stack:
             # Every simulated customer signs in from 127.0.0.1: the per-IP limit would stop the run.
             "D365_SIGNIN_RATE_PER_IP": "1000000",
         }
+        if opts.redis_url:
+            env["D365_REDIS_URL"] = opts.redis_url
         if opts.identity_provider is not None:
             env.update(
                 D365_AUTH="client_secret",
@@ -116,3 +120,25 @@ class Stack:
         for child in (self.portal, self.emulator):
             if child is not None:
                 child.stop()
+
+
+def start_redis(log_dir: Path) -> tuple[Child, str]:
+    """A throwaway redis-server on a free loopback port, without persistence; (process, URL)."""
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("--redis needs redis-server (apt-get install redis-server, or `make system-deps`)")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    child = Child("redis", argv, log_dir / "redis.log")
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            client.close()
+            return child, f"redis://127.0.0.1:{port}/0"
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    child.stop()
+    raise RuntimeError(f"redis-server did not answer:\n{child.tail()}")
