@@ -94,6 +94,8 @@ class FakeIdentityProvider:
         idp = self
 
         class Handler(BaseHTTPRequestHandler):
+            """The two endpoints MSAL's client-credentials flow uses."""
+
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
                 """Quiet: the bench prints its own progress."""
 
@@ -106,6 +108,7 @@ class FakeIdentityProvider:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                """The OpenID configuration (tenant discovery)."""
                 path = self.path.split("?", 1)[0]
                 if path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
                     with idp._lock:
@@ -123,6 +126,7 @@ class FakeIdentityProvider:
                     self._json(404, {"error": "not_found"})
 
             def do_POST(self) -> None:  # noqa: N802 - stdlib name
+                """The token endpoint: a token for the right client id and secret, AADSTS7000215 else."""
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode())
                 if self.path.split("?", 1)[0] != f"/{TENANT}/oauth2/v2.0/token":
