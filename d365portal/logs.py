@@ -112,6 +112,23 @@ class _TextFormatter(logging.Formatter):
         return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
+class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stdout` (or `sys.stderr`) is when each record is emitted."""
+
+    def __init__(self, to: str = "stdout") -> None:
+        super().__init__()
+        self.to = to
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        """The current sys.stdout / sys.stderr."""
+        return getattr(sys, self.to)
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """Ignored: the stream is looked up on each record."""
+
+
 def secret_values(settings: Settings) -> list[str]:
     """The configured secrets, masked verbatim wherever they might appear."""
     values = [settings.client_secret, settings.certificate_password, settings.secret_key, settings.smtp_url]
@@ -123,7 +140,7 @@ def secret_values(settings: Settings) -> list[str]:
 
 def configure_logging(settings: Settings) -> logging.Handler:
     """Send every log record to stdout in the configured format, through the redaction filter."""
-    handler = logging.StreamHandler(sys.stdout)
+    handler = ConsoleHandler("stdout")
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

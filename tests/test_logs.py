@@ -162,3 +162,24 @@ def test_configure_logging_replaces_its_own_handler(tmp_path: Path) -> None:
     configure_logging(settings)
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_d365portal", False)]
     assert len(ours) == 1
+
+
+def test_a_real_page_logs_its_one_dataverse_call(
+    app: Flask, emulator: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from d365portal.emulator.seed import DEMO_ACCOUNT_ID, DEMO_CONTACT_ID
+    from d365portal.web.auth_context import Principal
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["principal"] = Principal(
+            contact_id=DEMO_CONTACT_ID, account_id=DEMO_ACCOUNT_ID, account_name="INOVAIT SAS",
+            full_name="Lorena Melo Hernandez", username="lmelo", email="lmelo@inovait.co",
+        ).to_session()
+    capsys.readouterr()
+    emulator.stats.reset()
+    response = client.get("/es-ES/support/")
+    assert response.status_code == 200
+    (line,) = request_lines(capsys.readouterr().out)
+    assert "GET /es-ES/support/ 200 " in line
+    assert emulator.stats.snapshot()["total"] == 1 and "dataverse=1/" in line

@@ -22,7 +22,8 @@ from d365portal.admin.check_steps import (
     step_whoami,
 )
 from d365portal.admin.check_tables import step_access, step_tables
-from d365portal.logs import redact, secret_values
+from d365portal.admin.common import quiet_logs
+from d365portal.logs import configure_logging, redact, secret_values
 
 # (number, name, title, the step, the step it needs)
 STEPS: list[tuple[int, str, str, Callable[[Context], Step], int]] = [
@@ -81,6 +82,9 @@ def run_check(*, as_json: bool = False) -> int:
     ctx = Context()
     steps: list[Step] = []
     for step in run_steps(ctx):
+        if step.number == 1 and ctx.settings is not None:
+            configure_logging(ctx.settings)
+            quiet_logs(ctx.settings)  # the report on stdout; warnings, if any, on stderr
         secrets = secret_values(ctx.settings) if ctx.settings else []
         steps.append(_clean(step, secrets))
         if not as_json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 import click
@@ -34,8 +33,10 @@ def portal_app(settings: Settings) -> Flask:
 
 def quiet_logs(settings: Settings) -> None:
     """A command's own output is its result: logs go to stderr, and only warnings unless DEBUG."""
+    from d365portal.logs import ConsoleHandler
+
     for handler in logging.getLogger().handlers:
-        if getattr(handler, "_d365portal", False) and isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)
+        if isinstance(handler, ConsoleHandler):
+            handler.to = "stderr"
             if settings.log_level != "DEBUG":
                 handler.setLevel(logging.WARNING)

@@ -33,7 +33,7 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
 def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> None:
     result = invoke(emulator_env, "check", "--json")
     assert result.exit_code == 0
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)
     assert document["ok"] is True
     assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7]
     assert {s["status"] for s in document["steps"]} == {"pass"}
@@ -131,7 +131,7 @@ def test_each_token_refusal_is_explained_without_the_secret(
     step2 = result.output[result.output.index("✗ 2.") :]
     assert f"AADSTS{code}" in step2 and explained in step2
     assert SECRET not in result.output and SECRET not in json_result.output
-    token_step = json.loads(json_result.output)["steps"][1]
+    token_step = json.loads(json_result.stdout)["steps"][1]
     assert token_step["status"] == "fail" and explained in token_step["fix"]
 
 
