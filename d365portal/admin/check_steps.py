@@ -8,7 +8,6 @@ import ssl
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -203,20 +202,6 @@ def _smtp_answers(url: str) -> Step:
     return Step(6, "mail", title, "pass", f"SMTP {where} ({mode}) answered{login}")
 
 
-def certificate_expiry(path: Path, password: str | None = None) -> datetime:
-    """The `notAfter` of a PEM certificate or of the certificate inside a PFX/PKCS#12 file."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
-    data = path.read_bytes()
-    if b"-----BEGIN CERTIFICATE-----" in data:
-        return x509.load_pem_x509_certificate(data).not_valid_after_utc
-    _, certificate, _ = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
-    if certificate is None:
-        raise ValueError("the PFX file holds no certificate")
-    return certificate.not_valid_after_utc
-
-
 def step_certificate(ctx: Context, now: datetime | None = None) -> Step:
     """7. The certificate, when one is used, is not within 30 days of expiry."""
     title = "The certificate is not about to expire"
@@ -224,14 +209,18 @@ def step_certificate(ctx: Context, now: datetime | None = None) -> Step:
     assert settings is not None  # noqa: S101 - step 1 passed
     if settings.auth != "certificate" or settings.certificate_path is None:
         return Step(7, "certificate", title, "pass", f"no certificate in use (auth: {settings.auth})")
-    password = settings.certificate_password.get_secret_value() if settings.certificate_password else None
-    try:
-        expires = certificate_expiry(settings.certificate_path, password)
-    except (OSError, ValueError) as exc:
-        return Step(7, "certificate", title, "fail",
-                    f"cannot read {settings.certificate_path}: {type(exc).__name__}",
-                    "check D365_CERTIFICATE_PATH (PEM with the certificate, or PFX) and "
+    from d365portal.dataverse.auth import load_certificate_credential
+
+    try:  # read exactly as the token provider reads it
+        _, expires = load_certificate_credential(settings)
+    except SettingsError as exc:
+        return Step(7, "certificate", title, "fail", str(exc),
+                    "check D365_CERTIFICATE_PATH (PEM with key and certificate, or .pfx/.p12) and "
                     "D365_CERTIFICATE_PASSWORD")
+    if expires is None:
+        return Step(7, "certificate", title, "skip",
+                    f"{settings.certificate_path} holds the key but no certificate: check its expiry in the "
+                    "app registration")
     days = (expires - (now or datetime.now(UTC))).days
     detail = f"expires on {expires:%Y-%m-%d} ({days} days left)"
     if days < CERTIFICATE_WARNING_DAYS:

@@ -143,3 +143,8 @@ def test_a_pfx_certificate_is_read_with_its_password(tmp_path: Path) -> None:
 def test_no_certificate_in_use_passes() -> None:
     step = step_certificate(Context(settings=Settings(auth="static")))
     assert step.status == "pass" and "no certificate in use" in step.detail
+
+
+def test_an_unreadable_certificate_is_named(tmp_path: Path) -> None:
+    step = certificate_step(tmp_path / "missing.pem")
+    assert step.status == "fail" and "D365_CERTIFICATE_PATH" in step.detail
