@@ -98,7 +98,7 @@ def run_check(*, as_json: bool = False) -> int:
             "verdict": sentence,
             "steps": [
                 {"step": s.number, "name": s.name, "title": s.title, "status": s.status,
-                 "detail": s.detail, "fix": s.fix or None}
+                 "detail": s.detail, "fix": s.fix or None, **({"data": s.data} if s.data else {})}
                 for s in steps
             ],
         }  # fmt: skip

@@ -3,6 +3,7 @@ mail, certificate. Each returns a `Step` saying what passed or failed and, when 
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import tempfile
@@ -99,8 +100,6 @@ def step_token(ctx: Context) -> Step:
 
 
 def _aadsts_in(text: str) -> str | None:
-    import re
-
     found = re.search(r"AADSTS\d+", text)
     return found.group(0) if found else None
 

@@ -16,6 +16,7 @@ import click
 from flask import Flask, g
 
 from d365portal.admin.common import portal_app, settings_or_exit
+from d365portal.crm import Crm
 from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
 
@@ -36,15 +37,15 @@ def command_app(lang: str | None = None) -> Iterator[Flask]:
             raise click.ClickException(f"Dataverse: {exc} — run `d365portal check`") from None
 
 
-def _crm(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["crm"]
+def _crm(app: Flask) -> Crm:
+    return app.extensions["crm"]  # type: ignore[no-any-return]
 
 
 def _user(app: Flask, username: str) -> Contact:
     contact = _crm(app).contacts.find_by_username(username)
     if contact is None:
         raise click.ClickException(f"no portal user has the username {username!r}")
-    return contact  # type: ignore[no-any-return]
+    return contact
 
 
 def _has_parent_account(contact: Contact) -> bool:

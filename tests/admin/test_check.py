@@ -37,6 +37,7 @@ def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> N
     assert document["ok"] is True
     assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7]
     assert {s["status"] for s in document["steps"]} == {"pass"}
+    assert document["steps"][2]["data"]["whoami"]["UserId"]  # WhoAmI's ids, for monitoring
 
 
 def test_a_field_map_column_missing_in_the_tenant_is_named(emulator_env: dict[str, str]) -> None:
