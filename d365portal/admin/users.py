@@ -134,6 +134,8 @@ def invite(email: str, username: str | None, language: str | None) -> None:
             f"Invited {contact.full_name} <{email.strip()}> ({account}) as {username!r}: the link to "
             f"choose a password was emailed and expires in {days} days."
         )
+        if contact.username and contact.username != username:
+            click.echo(f"Note: the username was {contact.username!r} until now.")
 
 
 def _set_flags(username: str, changes: dict[str, object], done: str, end_sessions: bool = False) -> None:

@@ -107,6 +107,16 @@ def test_invite_with_a_chosen_username_and_in_english(
     assert "/en-US/Account/Login/ResetPassword?" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
+def test_inviting_an_existing_user_again_renames_and_says_so(
+    emulator: Any, emulator_env: dict[str, str]
+) -> None:
+    args = ["users", "invite", "--email", "lmelo@inovait.co", "--username", "lorena.melo"]
+    result = invoke(emulator_env, *args)
+    assert result.exit_code == 0, result.output
+    assert "Note: the username was 'lmelo' until now." in result.output
+    assert emulator.store.get("contacts", DEMO_CONTACT_ID)["adx_identity_username"] == "lorena.melo"
+
+
 def test_invite_fails_clearly_when_no_contact_has_the_address(
     emulator_env: dict[str, str], tmp_path: Path
 ) -> None:
