@@ -20,6 +20,7 @@ from d365portal.dataverse.errors import DataverseError, InvalidQuery, NotFound, 
 from d365portal.settings import ENV_PREFIX, FieldMap
 
 NO_ROW = "00000000-0000-0000-0000-000000000000"
+UNKNOWN_SEGMENT = "0x8006088a"
 _MISSING = re.compile(r"property named '([^']+)'")
 
 # What creating a case and running the portal takes, beyond reading the four tables.
@@ -145,8 +146,12 @@ def _privileges(client: DataverseClient, user_id: str) -> dict[str, str] | None:
     path = f"systemusers({odata.guid(user_id)})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"
     try:
         body = client.get(path, annotations=False)
-    except (NotSupported, NotFound):
+    except NotSupported:
         return None
+    except NotFound as exc:
+        if (exc.code or "").lower() == UNKNOWN_SEGMENT:  # no `systemusers` at all: not Dataverse
+            return None
+        raise
     return {str(p.get("PrivilegeName")): str(p.get("Depth", "")) for p in body.get("RolePrivileges", [])}
 
 
