@@ -151,7 +151,7 @@ class Writer:
         candidate = {**changes}
         candidate.setdefault(table.primary_key, str(uuid.uuid4()))
         candidate.setdefault("statecode", 0)
-        candidate.setdefault("statuscode", STATES[table.entity_set][candidate["statecode"]][0])
+        candidate.setdefault("statuscode", STATES[table.entity_set].get(candidate["statecode"], (None,))[0])
         self._check_required(table, candidate)
         self._check_state(table, candidate)
 
