@@ -54,3 +54,26 @@ def test_any_body_gets_a_dataverse_answer_and_failed_writes_change_nothing(body:
         assert len(APP.store.query("incidents")) == count
     else:
         APP.store.reset()
+
+
+fragments = st.sampled_from(
+    ["title", "statecode", "_customerid_value", "customerid_account/_parentaccountid_value", "createdon",
+     "eq",
+     "ne", "gt", "and", "or", "not", "(", ")", "'", "''", "'x'", "null", "true", "1", "2.5", "2019-12-26",
+     "2019-12-26T16:24:00Z", str(DEMO_CASE_ID), "contains(title,'a')", "startswith(", ",", "/", "$", "any(",
+     "in", "(1,2)", "desc", "asc", " "]
+)  # fmt: skip
+query_text = st.one_of(st.lists(fragments, max_size=8).map(" ".join), st.text(max_size=40))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    option=st.sampled_from(["$filter", "$select", "$orderby", "$expand", "$top", "$skiptoken", "$count"]),
+    text=query_text,
+)
+def test_any_query_gets_a_dataverse_answer(option: str, text: str) -> None:
+    """Random query options: 200, or a Dataverse-style 400/404/501 with a message; never a 5xx crash."""
+    response = CLIENT.get("/api/data/v9.2/incidents", query_string={option: text}, headers=AUTH)
+    assert response.status_code in (200, 400, 404, 501), response.get_data(as_text=True)
+    if response.status_code != 200:
+        assert response.json["error"]["message"]
