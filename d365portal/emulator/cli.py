@@ -20,7 +20,13 @@ DEMO_PORTAL = "127.0.0.1:5000"
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5001, show_default=True, type=int, help="Port to listen on.")
-@click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True)
+@click.option(
+    "--seed",
+    type=click.Choice(["demo", "empty"]),
+    default="demo",
+    show_default=True,
+    help="Data loaded into a new (or --reset) store: the manual's demo tenant, or nothing.",
+)
 @click.option(
     "--db",
     "db_path",
@@ -60,7 +66,7 @@ DEMO_PORTAL = "127.0.0.1:5000"
     "--require-token",
     envvar="D365_EMULATOR_TOKEN",
     default=None,
-    help="Accept only this bearer token (default: any non-empty token).",
+    help="Accept only this bearer token (also D365_EMULATOR_TOKEN; default: any non-empty token).",
 )
 def emulator_command(
     host: str, port: int, seed: str, db_path: Path, memory: bool, reset: bool, language: str,
@@ -127,7 +133,13 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 @click.command()
 @click.option("--reset", is_flag=True, help="Seed the emulator's data again.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Portal port on 127.0.0.1.")
-@click.option("--emulator-port", default=DEMO_EMULATOR_PORT, show_default=True, type=int)
+@click.option(
+    "--emulator-port",
+    default=DEMO_EMULATOR_PORT,
+    show_default=True,
+    type=int,
+    help="Emulator port on 127.0.0.1.",
+)
 def demo_command(reset: bool, port: int, emulator_port: int) -> None:
     """Run the seeded emulator and the portal (gunicorn) together; Ctrl-C stops both."""
     from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
@@ -169,7 +181,9 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
         _wait_for(f"{portal_url}/healthz", {}, processes[1], 60)
         click.echo(
             f"\n  Portal:    {portal_url}/\n  Emulator:  {emulator_url}/api/data/v9.2/\n"
-            f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}\n  Ctrl-C stops both.\n"
+            f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+            "  Data persists in var/emulator.sqlite (`d365portal demo --reset` seeds it again).\n"
+            "  Ctrl-C stops both.\n"
         )
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
