@@ -46,9 +46,9 @@ class Annotations:
         lookup = wants("Microsoft.Dynamics.CRM.lookuplogicalname") or wants(
             "Microsoft.Dynamics.CRM.associatednavigationproperty"
         )
-        # Project contract (DATAVERSE.md "Shapes"): asking for formatted values also brings the
-        # lookup's logical name and navigation property.
-        return cls(formatted=formatted, lookup=lookup or formatted)
+        # As Microsoft documents (select-columns.md): the lookup annotations come only when asked
+        # for by name or wildcard, not with FormattedValue alone.
+        return cls(formatted=formatted, lookup=lookup)
 
     @property
     def any(self) -> bool:

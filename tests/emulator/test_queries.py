@@ -271,3 +271,24 @@ def test_paging_in_index_order_returns_every_row_once(api: Api) -> None:
     assert len(seen) == len(set(seen))
     assert [t for t in seen if t in set(everything)] == everything
     assert everything == sorted(everything, reverse=True)
+
+
+def test_lookup_annotations_only_when_asked_for(api: Api) -> None:
+    """FormattedValue alone brings formatted values; lookup annotations need their names or "*"."""
+    path, params = f"incidents({DEMO_CASE_ID})", {"$select": "_customerid_value"}
+    formatted_only = api.get(
+        path,
+        params,
+        headers=api.headers(Prefer='odata.include-annotations="OData.Community.Display.V1.FormattedValue"'),
+    )
+    row = formatted_only.json()
+    assert row["_customerid_value" + FORMATTED] == DEMO_ACCOUNT_NAME
+    assert "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname" not in row
+    assert "OData.Community.Display.V1.FormattedValue" in formatted_only.headers["Preference-Applied"]
+    named = api.get(
+        path,
+        params,
+        headers=api.headers(Prefer='odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'),
+    ).json()
+    assert named["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
+    assert "_customerid_value" + FORMATTED not in named
