@@ -60,30 +60,19 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-class RedactionFilter(logging.Filter):
-    """Rewrites each record's message (and traceback) so no secret reaches a log line."""
+class RedactingFormatter(logging.Formatter):
+    """Formats with the wrapped formatter, then masks secrets in the finished line (message, fields,
+    traceback alike). Redaction happens here rather than in a `logging.Filter` because a filter would
+    rewrite the shared record for every other handler too (an APM agent, pytest's caplog)."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
         super().__init__()
+        self.inner = inner
         self.secrets = tuple(s for s in secrets if s)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact in place; never drops a record."""
-        record.msg = redact(record.getMessage(), self.secrets)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets)
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            record.fields = {
-                key: redact(value, self.secrets) if isinstance(value, str) else value
-                for key, value in fields.items()
-            }
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        """The wrapped formatter's line, redacted."""
+        return redact(self.inner.format(record), self.secrets)
 
 
 class JsonFormatter(logging.Formatter):
@@ -139,13 +128,14 @@ def secret_values(settings: Settings) -> list[str]:
 
 
 def configure_logging(settings: Settings) -> logging.Handler:
-    """Send every log record to stdout in the configured format, through the redaction filter."""
+    """Send every log record to stdout in the configured format, with secrets masked."""
     handler = ConsoleHandler("stdout")
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactionFilter(secret_values(settings)))
+    inner: logging.Formatter = (
+        JsonFormatter()
+        if settings.log_format == "json"
+        else _TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(RedactingFormatter(inner, secret_values(settings)))
     handler._d365portal = True  # type: ignore[attr-defined]
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_d365portal", False)]:

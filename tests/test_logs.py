@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from responses import matchers
 
 from d365portal import create_app
-from d365portal.logs import RedactionFilter, configure_logging, incoming_request_id, redact
+from d365portal.logs import RedactingFormatter, configure_logging, incoming_request_id, redact
 from d365portal.settings import Settings
 from tests.conftest import make_settings
 
@@ -150,10 +150,11 @@ def test_redact_leaves_ordinary_text_alone() -> None:
     assert redact(text) == text
 
 
-def test_the_filter_masks_known_secret_values_anywhere() -> None:
+def test_the_formatter_masks_known_secret_values_and_leaves_the_record_alone() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "value %s here", ("plain-Secret-123",), None)
-    RedactionFilter(["plain-Secret-123"]).filter(record)
-    assert record.getMessage() == "value [REDACTED] here"
+    line = RedactingFormatter(logging.Formatter("%(message)s"), ["plain-Secret-123"]).format(record)
+    assert line == "value [REDACTED] here"
+    assert record.getMessage() == "value plain-Secret-123 here"  # other handlers see the record as logged
 
 
 def test_configure_logging_replaces_its_own_handler(tmp_path: Path) -> None:
