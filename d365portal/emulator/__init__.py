@@ -16,8 +16,15 @@ def create_emulator_app(
     latency_ms: int = 0,
     reset: bool = False,
     metadata: SeedMetadata = DEMO_METADATA,
+    throttle_ratio: float = 0.0,
+    throttle_retry_after: int = 2,
+    unavailable_ratio: float = 0.0,
+    drop_response_ratio: float = 0.0,
 ) -> EmulatorApp:
-    """The emulator as a WSGI app with `.store`, `.faults` and `.stats` (in memory unless `db_path`)."""
+    """The emulator as a WSGI app with `.store`, `.faults` and `.stats` (in memory unless `db_path`).
+
+    The fault arguments are the start-up faults; `.faults.clear()` goes back to them.
+    """
     return EmulatorApp(
         seed=seed,
         language=language,
@@ -26,6 +33,10 @@ def create_emulator_app(
         latency_ms=latency_ms,
         reset=reset,
         metadata=metadata,
+        throttle_ratio=throttle_ratio,
+        throttle_retry_after=throttle_retry_after,
+        unavailable_ratio=unavailable_ratio,
+        drop_response_ratio=drop_response_ratio,
     )
 
 

@@ -70,9 +70,10 @@ class EmulatorApp:
         latency_ms: int = 0,
         reset: bool = False,
         metadata: SeedMetadata = DEMO_METADATA,
+        **faults: float,
     ) -> None:
         self.store = Store(seed=seed, metadata=metadata, db_path=db_path, reset=reset)
-        self.faults = Faults(latency_ms=latency_ms)
+        self.faults = Faults(latency_ms=latency_ms, **faults)
         self.stats = Stats()
         self.language = language
         self.require_token = require_token

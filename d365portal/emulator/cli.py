@@ -81,8 +81,6 @@ def emulator_command(
     app = create_emulator_app(
         seed=seed, language=language, require_token=require_token,
         db_path=None if memory else db_path, latency_ms=latency_ms, reset=reset,
-    )  # fmt: skip
-    app.faults.set(
         throttle_ratio=throttle_ratio, throttle_retry_after=retry_after,
         unavailable_ratio=unavailable_ratio, drop_response_ratio=drop_response_ratio,
     )  # fmt: skip

@@ -18,25 +18,20 @@ FAULT_FIELDS = (
 class Faults:
     """What to inject; ratios are applied deterministically (every 1/ratio-th request), not at random."""
 
-    def __init__(self, latency_ms: int = 0) -> None:
+    def __init__(self, **initial: Any) -> None:
         self._lock = threading.Lock()
-        self._initial_latency = latency_ms
-        self.latency_ms = latency_ms
+        self.latency_ms = 0
         self.throttle_ratio = 0.0
         self.throttle_retry_after = 2
         self.unavailable_ratio = 0.0
         self.drop_response_ratio = 0.0
         self._credit: dict[str, float] = {}
+        self.set(**initial)
+        self._initial = self.snapshot()
 
     def clear(self) -> None:
-        """No faults (latency back to what the emulator was started with)."""
-        with self._lock:
-            self.latency_ms = self._initial_latency
-            self.throttle_ratio = 0.0
-            self.throttle_retry_after = 2
-            self.unavailable_ratio = 0.0
-            self.drop_response_ratio = 0.0
-            self._credit.clear()
+        """Back to the faults the emulator was started with (none unless given at start)."""
+        self.set(**self._initial)
 
     def set(self, **values: Any) -> None:
         """Change some fields (validated: ratios in [0, 1], non-negative times)."""

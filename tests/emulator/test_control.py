@@ -96,3 +96,20 @@ def test_control_reset_reseeds(api: Api) -> None:
     assert api.get(f"incidents({DEMO_CASE_ID})").status_code == 404
     api.control("POST", "reset")
     assert api.get(f"incidents({DEMO_CASE_ID})").status_code == 200
+
+
+def test_start_up_faults_and_clear_goes_back_to_them() -> None:
+    """Faults given to create_emulator_app apply from the first request; clear() returns to them."""
+    from werkzeug.test import Client
+
+    from d365portal.emulator import create_emulator_app
+
+    app = create_emulator_app(seed="empty", unavailable_ratio=1.0)
+    client = Client(app)
+    headers = {"Authorization": "Bearer t"}
+    assert client.get("/api/data/v9.2/WhoAmI", headers=headers).status_code == 503
+    app.faults.set(unavailable_ratio=0.0)
+    assert client.get("/api/data/v9.2/WhoAmI", headers=headers).status_code == 200
+    app.faults.clear()
+    assert app.faults.unavailable_ratio == 1.0
+    assert client.get("/api/data/v9.2/WhoAmI", headers=headers).status_code == 503
