@@ -161,6 +161,8 @@ class EmulatorApp:
         table = self.store.tables.get(name)
         if table is None:
             raise errors.unknown_segment(name)
+        if tail == "$count" and key is None and method == "GET":
+            return self.count_rows(request, table)
         if tail:
             raise errors.not_implemented(f"the path segment '{tail}' (properties, $ref, bound operations)")
         if key is None:
@@ -235,15 +237,18 @@ class EmulatorApp:
         if page_size is None and options.top is not None:
             limit = min(options.top, MAX_PAGE_SIZE)
         body: dict[str, Any] = {"@odata.context": self._context(request, table, options)}
-        fast = page_from_index(self.store, table, options, last_id, offset, limit)
+        fast = None if notes.counts else page_from_index(self.store, table, options, last_id, offset, limit)
         if fast is not None:
             chunk, more = fast
         else:
             rows = select_rows(self.store, table, options, self.cache)
             if options.count:
                 body["@odata.count"] = min(len(rows), COUNT_LIMIT)
-                if len(rows) > COUNT_LIMIT:
-                    body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
+            if notes.counts:
+                body["@Microsoft.Dynamics.CRM.totalrecordcount"] = (
+                    min(len(rows), COUNT_LIMIT) if options.count else -1
+                )
+                body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = len(rows) > COUNT_LIMIT
             if page_size is None and options.top is not None:
                 rows = rows[: options.top]
             offset = resume_at(rows, table.primary_key, offset, last_id)
@@ -257,6 +262,13 @@ class EmulatorApp:
                 self.base(request), table.entity_set, raw, page + 1, offset + limit, last
             )
         return json_response(body, applied)
+
+    def count_rows(self, request: Request, table: Table) -> Response:
+        """GET /<set>/$count: the number of (filtered) rows as text/plain, up to 5000."""
+        options = self._options(request, table)
+        total = min(len(select_rows(self.store, table, options, self.cache)), COUNT_LIMIT)
+        response = Response(str(total), headers=odata_headers(), content_type="text/plain")
+        return response
 
     def get_row(self, request: Request, table: Table, row_id: str) -> Response:
         """GET /<set>(<id>)."""

@@ -24,6 +24,7 @@ class Annotations:
 
     formatted: bool = False
     lookup: bool = False
+    counts: bool = False  # totalrecordcount / totalrecordcountlimitexceeded
 
     @classmethod
     def from_preference(cls, value: str | None) -> Annotations:
@@ -48,7 +49,10 @@ class Annotations:
         )
         # As Microsoft documents (select-columns.md): the lookup annotations come only when asked
         # for by name or wildcard, not with FormattedValue alone.
-        return cls(formatted=formatted, lookup=lookup)
+        counts = wants("Microsoft.Dynamics.CRM.totalrecordcount") or wants(
+            "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
+        )
+        return cls(formatted=formatted, lookup=lookup, counts=counts)
 
     @property
     def any(self) -> bool:

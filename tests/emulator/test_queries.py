@@ -292,3 +292,21 @@ def test_lookup_annotations_only_when_asked_for(api: Api) -> None:
     ).json()
     assert named["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
     assert "_customerid_value" + FORMATTED not in named
+
+
+def test_count_annotations_and_count_segment(api: Api) -> None:
+    """totalrecordcount annotations only when asked for; /$count answers a plain number."""
+    params = {"$select": "title", "$filter": SCOPE, "$count": "true"}
+    plain = api.get("incidents", params).json()
+    assert "@Microsoft.Dynamics.CRM.totalrecordcount" not in plain
+    asked = api.get(
+        "incidents",
+        params,
+        headers=api.headers(Prefer='odata.include-annotations="Microsoft.Dynamics.CRM.*"'),
+    )
+    body = asked.json()
+    assert body["@Microsoft.Dynamics.CRM.totalrecordcount"] == body["@odata.count"] == plain["@odata.count"]
+    assert body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] is False
+    counted = api.get("incidents/$count", {"$filter": SCOPE})
+    assert counted.status_code == 200 and counted.headers["Content-Type"].startswith("text/plain")
+    assert int(counted.text) == plain["@odata.count"]
