@@ -108,6 +108,9 @@ class QueryParser:
             touched |= compiler.touched
         if args.get("$orderby"):
             options.orderby = self.orderby(table, args["$orderby"])
+            for name, _ in options.orderby:  # a lookup sorts by the related name: renames matter
+                for target, _nav in table.by_read_name[name].targets:
+                    touched.add(self.store.table_for(target).entity_set)
         options.touched = tuple(sorted(touched))
         options.cache_key = (table.entity_set, args.get("$filter") or "", tuple(options.orderby))
         if "$top" in args:
@@ -184,9 +187,9 @@ class QueryParser:
 
 
 def sort_rows(
-    rows: list[dict[str, Any]], table: Table, orderby: list[tuple[str, bool]]
+    store: Store, rows: list[dict[str, Any]], table: Table, orderby: list[tuple[str, bool]]
 ) -> list[dict[str, Any]]:
-    """Sort like SQL Server: nulls first ascending, strings case-insensitively, then by key."""
+    """Sort like Dataverse: choices by value, lookups by the related row's name, nulls first, then by key."""
     key_name = table.primary_key
     # Ties go by the primary key in the first key's direction (as the sorted-index path does).
     rows = sorted(rows, key=lambda r: r[key_name], reverse=bool(orderby and orderby[0][1]))
@@ -194,10 +197,22 @@ def sort_rows(
         kind = table.by_read_name[name].kind
 
         def key(row: dict[str, Any], name: str = name, kind: str = kind) -> tuple[bool, Any]:
+            if kind == "lookup":
+                return sort_key(_lookup_name(store, row, name), "string")
             return sort_key(row.get(name), kind)
 
         rows.sort(key=key, reverse=descending)
     return rows
+
+
+def _lookup_name(store: Store, row: dict[str, Any], name: str) -> str | None:
+    """The primary name of the row a lookup points to (what Dataverse orders lookups by)."""
+    ref, target = row.get(name), row.get(name + LOGICAL)
+    if not ref or not target:
+        return None
+    related_table = store.table_for(target)
+    related = store.rows(related_table.entity_set).get(ref)
+    return related.get(related_table.primary_name) if related else None
 
 
 def page_from_index(
@@ -213,6 +228,8 @@ def page_from_index(
     if ids is not None and len(ids) < 2000:
         return None  # sorting a few candidates is cheaper than walking the index
     name, descending = options.orderby[0]
+    if table.by_read_name[name].kind == "lookup":
+        return None  # ordered by the related row's name, which the index does not follow
     index = store.sorted_index(table.entity_set, name, table.by_read_name[name].kind)
     rows = store.rows(table.entity_set)
     after = None
@@ -272,7 +289,7 @@ def select_rows(
     ids = options.candidates() if options.candidates else None
     rows = all_rows.values() if ids is None else [all_rows[i] for i in ids if i in all_rows]
     matched = [r for r in rows if options.predicate(r)] if options.predicate else list(rows)
-    result = sort_rows(matched, table, options.orderby)
+    result = sort_rows(store, matched, table, options.orderby)
     if cache is not None:
         cache.put(options.cache_key, generations, result)
     return result
@@ -307,7 +324,7 @@ def serialize(
                 if i in related_rows
                 and (item.options.predicate is None or item.options.predicate(related_rows[i]))
             ]
-            children = sort_rows(children, item.table, item.options.orderby)
+            children = sort_rows(store, children, item.table, item.options.orderby)
             if item.options.top is not None:
                 children = children[: item.options.top]
             out[item.name] = [

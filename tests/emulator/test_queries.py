@@ -310,3 +310,15 @@ def test_count_annotations_and_count_segment(api: Api) -> None:
     counted = api.get("incidents/$count", {"$filter": SCOPE})
     assert counted.status_code == 200 and counted.headers["Content-Type"].startswith("text/plain")
     assert int(counted.text) == plain["@odata.count"]
+
+
+def test_lookups_order_by_the_related_name(api: Api) -> None:
+    """$orderby on a lookup sorts by the related record's primary name, as Microsoft documents."""
+    params = {
+        "$select": "_customerid_value",
+        "$filter": SCOPE,
+        "$orderby": "_customerid_value asc,ticketnumber asc",
+    }
+    rows = api.get("incidents", params, annotations=True).json()["value"]
+    names = [r["_customerid_value" + FORMATTED].casefold() for r in rows]
+    assert names == sorted(names) and len(set(names)) > 1
