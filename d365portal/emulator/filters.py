@@ -27,6 +27,14 @@ _OPERATOR_KINDS = {
     ast.Gt: "GreaterThan",
     ast.GtE: "GreaterThanOrEqual",
 }
+_COMPARE: dict[type[ast._Comparator], Callable[[Any, Any], Any]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
 _STRING_FUNCTIONS = {"contains", "startswith", "endswith"}
 _QUERY_FUNCTION = re.compile(r"\bMicrosoft\.Dynamics\.CRM\.\w+\(")
 
@@ -44,7 +52,7 @@ def parse_filter(text: str) -> ast._Node:
         index = getattr(token, "index", len(text))
         if value.startswith("'"):
             raise errors.query_syntax(
-                f"There is an unterminated string literal at position {len(text)} in '{text}'."
+                f"There is an unterminated literal at position {len(text)} in '{text}'."
             ) from None
         raise errors.query_syntax(
             f"Syntax error: character '{value[:1]}' is not valid at position {index} in '{text}'."
@@ -237,6 +245,8 @@ class FilterCompiler:
             left, right = right, left
             op = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}.get(op, op)
         getter, column = self._operand(left)
+        if isinstance(right, ast.Identifier | ast.Attribute):
+            return self._column_comparison(op, getter, column, right)
         literal = self._literal(right, column, _OPERATOR_KINDS[op])
         convert: Callable[[Any], Any]
         if column.kind in ("datetime", "dateonly"):
@@ -251,20 +261,33 @@ class FilterCompiler:
             if op is ast.NotEq:
                 return lambda row: getter(row) is not None
             return lambda row: False
-        compare = {
-            ast.Eq: lambda a, b: a == b,
-            ast.NotEq: lambda a, b: a != b,
-            ast.Lt: lambda a, b: a < b,
-            ast.LtE: lambda a, b: a <= b,
-            ast.Gt: lambda a, b: a > b,
-            ast.GtE: lambda a, b: a >= b,
-        }[op]
+        compare = _COMPARE[op]
 
         def predicate(row: dict[str, Any]) -> bool:
             value = getter(row)
             if value is None:
                 return op is ast.NotEq
             return bool(compare(convert(value), literal))
+
+        return predicate
+
+    def _column_comparison(
+        self, op: type[ast._Comparator], getter: Getter, column: Column, right: ast._Node
+    ) -> Predicate:
+        """`firstname eq lastname`: two columns of the same row and type (rows with a null never match)."""
+        other, other_column = self._operand(right)
+        if other_column.edm_type != column.edm_type:
+            raise errors.query_syntax(
+                "A binary operator with incompatible types was detected. Found operand types "
+                f"'{column.edm_type}' and '{other_column.edm_type}' "
+                f"for operator kind '{_OPERATOR_KINDS[op]}'."
+            )
+        compare = _COMPARE[op]
+        fold = str.casefold if column.kind == "string" else _identity
+
+        def predicate(row: dict[str, Any]) -> bool:
+            a, b = getter(row), other(row)
+            return a is not None and b is not None and bool(compare(fold(a), fold(b)))
 
         return predicate
 
