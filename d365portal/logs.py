@@ -181,16 +181,15 @@ def _log_request(response: Response) -> Response:
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         "dataverse_calls": spent.calls,
         "dataverse_ms": round(spent.elapsed_ms, 1),
+        "dataverse_retries": spent.retries,  # attempts beyond the first (throttling, outages)
         "request_id": request_id,
     }
     level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
-    logging.getLogger(REQUEST_LOGGER).log(
-        level,
-        "%(method)s %(path)s %(status)s %(duration_ms)sms dataverse=%(dataverse_calls)s/%(dataverse_ms)sms "
-        "request_id=%(request_id)s",
-        fields,
-        extra={"fields": fields},
-    )
+    text = "%(method)s %(path)s %(status)s %(duration_ms)sms dataverse=%(dataverse_calls)s/%(dataverse_ms)sms"
+    if spent.retries:
+        text += " retries=%(dataverse_retries)s"
+    text += " request_id=%(request_id)s"
+    logging.getLogger(REQUEST_LOGGER).log(level, text, fields, extra={"fields": fields})
     return response
 
 

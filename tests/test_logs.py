@@ -76,7 +76,7 @@ def test_json_lines_carry_the_fields(tmp_path: Path, capsys: pytest.CaptureFixtu
     entries = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     entry = next(e for e in entries if e["logger"] == "d365portal.request")
     assert entry["method"] == "GET" and entry["path"] == "/_test/two-calls" and entry["status"] == 200
-    assert entry["dataverse_calls"] == 2
+    assert entry["dataverse_calls"] == 2 and entry["dataverse_retries"] == 0
     assert entry["duration_ms"] >= entry["dataverse_ms"] >= 0
     assert uuid.UUID(entry["request_id"])
 
@@ -184,3 +184,15 @@ def test_a_real_page_logs_its_one_dataverse_call(
     (line,) = request_lines(capsys.readouterr().out)
     assert "GET /es-ES/support/ 200 " in line
     assert emulator.stats.snapshot()["total"] == 1 and "dataverse=1/" in line
+
+
+def test_retries_are_counted_in_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = portal(tmp_path)
+    throttled = {"error": {"code": "0x80072322", "message": "Number of requests exceeded the limit."}}
+    with responses.RequestsMock() as mock:
+        mock.get(WHOAMI, status=429, json=throttled, headers={"Retry-After": "0"})
+        whoami_stub(mock)
+        whoami_stub(mock)
+        assert app.test_client().get("/_test/two-calls").status_code == 200
+    (line,) = request_lines(capsys.readouterr().out)
+    assert "dataverse=3/" in line and "retries=1 " in line
