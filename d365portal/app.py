@@ -50,4 +50,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     mail.init_app(app)
     identity.init_app(app)
     web.init_app(app)
+    if settings.trusted_proxies:
+        # Behind a load balancer the peer is the balancer: take the client from X-Forwarded-For,
+        # trusting exactly as many hops as configured (never more, or clients could spoof it).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app

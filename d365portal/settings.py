@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     forums_url: AnyHttpUrl | None = None
     var_dir: Path = Path("var")
     redis_url: str | None = None
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are trusted (0: none).
+    trusted_proxies: int = Field(0, ge=0, le=5)
     session_idle_minutes: int = Field(30, ge=1)
     session_absolute_hours: int = Field(12, ge=1)
     password_min_length: int = Field(12, ge=8, le=64)

@@ -166,7 +166,7 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
     source_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
     portal_args = [
-        sys.executable, "-m", "gunicorn", "d365portal:create_app()", "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "d365portal.wsgi:app", "--bind", f"127.0.0.1:{port}",
         "--workers", "2", "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
     ]  # fmt: skip
     processes: list[subprocess.Popen[bytes]] = []

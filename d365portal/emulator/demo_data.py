@@ -62,10 +62,11 @@ TOPICS = [
 
 @lru_cache(maxsize=4)
 def cached_password_hash(password: str) -> str:
-    """argon2id of a demo password in argon2-cffi's PHC encoding, computed once per process."""
-    from argon2 import PasswordHasher
+    """argon2id of a demo password, as the portal itself stores it (PHC encoding, the portal's
+    cost parameters, so a sign-in does not rehash it), computed once per process."""
+    from d365portal.identity.passwords import hash_password
 
-    return PasswordHasher().hash(password)
+    return hash_password(password)
 
 
 def contact_row(contact_id: UUID, first: str, last: str, email: str, parent: UUID, **extra: Any) -> Row:

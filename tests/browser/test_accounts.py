@@ -16,7 +16,6 @@ from d365portal.emulator.seed import DEMO_CONTACT_NAME, DEMO_EMAIL, DEMO_PASSWOR
 from d365portal.settings import Settings
 from tests.browser.conftest import field, sign_in, text_body, wait_for_mail
 from tests.conftest import ServedApp, make_settings
-from tests.web.account_helpers import use_fast_demo_hashes
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "caballo correcto bateria grapa"
@@ -32,7 +31,6 @@ def portal_port() -> int:
 @pytest.fixture()
 def settings(tmp_path: Path, emulator: Any, portal_port: int) -> Settings:
     """Reset links point at the live portal itself, so the browser can follow them."""
-    use_fast_demo_hashes(emulator)
     return make_settings(tmp_path, emulator.url, public_base_url=f"http://127.0.0.1:{portal_port}")
 
 

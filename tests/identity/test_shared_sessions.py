@@ -21,7 +21,6 @@ from tests.web.account_helpers import (
     session_cookie,
     sign_in,
     text,
-    use_fast_demo_hashes,
     with_cookie,
 )
 
@@ -47,7 +46,6 @@ def _signed_in_elsewhere_then_signed_out(first: Flask, second: Flask) -> None:
 
 
 def test_workers_sharing_the_sqlite_store_share_sessions(settings: Settings, emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
     _signed_in_elsewhere_then_signed_out(*two_portals(settings))
 
 
@@ -55,7 +53,6 @@ def test_workers_sharing_the_sqlite_store_share_sessions(settings: Settings, emu
 def test_hosts_sharing_redis_share_sessions_and_rate_limits(
     settings: Settings, emulator: Any, redis_url: str, tmp_path: Path
 ) -> None:
-    use_fast_demo_hashes(emulator)
     # Two hosts: nothing shared but Redis (each has its own var/).
     first, second = (
         create_app(settings.model_copy(update={"redis_url": redis_url, "var_dir": tmp_path / host}))
@@ -71,7 +68,6 @@ def test_hosts_sharing_redis_share_sessions_and_rate_limits(
 
 
 def test_sessions_end_after_their_absolute_lifetime(app: Flask, emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
     client = app.test_client()
     sign_in(client)
     sid = session_cookie(client)
@@ -84,7 +80,6 @@ def test_sessions_end_after_their_absolute_lifetime(app: Flask, emulator: Any) -
 
 
 def test_idle_sessions_expire_with_the_store_ttl(app: Flask, emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
     client = app.test_client()
     sign_in(client)
     sid = session_cookie(client)

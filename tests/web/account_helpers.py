@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -63,19 +62,3 @@ def with_cookie(client: FlaskClient, value: str) -> FlaskClient:
 def contact_row(emulator: Any, contact_id: Any) -> dict[str, Any]:
     """The emulator's stored contact row."""
     return dict(emulator.store.get("contacts", contact_id))
-
-
-@lru_cache(maxsize=1)
-def _fast_demo_hash() -> str:
-    from d365portal.identity.passwords import hash_password
-
-    return hash_password(DEMO_PASSWORD)
-
-
-def use_fast_demo_hashes(emulator: Any) -> None:
-    """Give the demo users the portal's own argon2id parameters (~60 ms a check) instead of the seed's
-    argon2-cffi defaults (~400 ms here), so tests that sign in many times stay fast."""
-    from d365portal.emulator.seed import DEMO_CONTACT_ID, OTHER_CONTACT_ID
-
-    for contact_id in (DEMO_CONTACT_ID, OTHER_CONTACT_ID):
-        emulator.store.update("contacts", contact_id, {"adx_identity_passwordhash": _fast_demo_hash()})

@@ -23,16 +23,11 @@ from tests.web.account_helpers import (
     post_form,
     sign_in,
     text,
-    use_fast_demo_hashes,
 )
 
 SENT = "Consulte su correo electrónico para restablecer la contraseña."
 NEW_PASSWORD = "caballo correcto bateria grapa"
 
-
-@pytest.fixture(autouse=True)
-def _fast_hashes(emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
 
 
 def outbox(app: Flask) -> Path:

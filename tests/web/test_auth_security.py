@@ -11,12 +11,7 @@ from flask.testing import FlaskClient
 
 from d365portal.app import PROJECT_ROOT
 from d365portal.web.security import CONTENT_SECURITY_POLICY
-from tests.web.account_helpers import LOGIN, sign_in, use_fast_demo_hashes
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashes(emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
+from tests.web.account_helpers import LOGIN, sign_in
 
 
 @pytest.mark.parametrize("url", [LOGIN, "/es-ES/", "/no-such-page", "/static/css/portal.css"])

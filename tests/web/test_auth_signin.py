@@ -28,16 +28,11 @@ from tests.web.account_helpers import (
     session_cookie,
     sign_in,
     text,
-    use_fast_demo_hashes,
     with_cookie,
 )
 
 FAILED = "Usuario o contraseña incorrectos."
 
-
-@pytest.fixture(autouse=True)
-def _fast_hashes(emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
 
 
 def test_sign_in_page_has_the_manuals_labels(client: FlaskClient) -> None:

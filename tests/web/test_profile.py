@@ -17,7 +17,6 @@ from tests.web.account_helpers import (
     session_cookie,
     sign_in,
     text,
-    use_fast_demo_hashes,
     with_cookie,
 )
 
@@ -26,10 +25,6 @@ CHANGE_PASSWORD = "/es-ES/profile/ChangePassword"
 CHANGE_EMAIL = "/es-ES/profile/ChangeEmail"
 NEW_PASSWORD = "caballo correcto bateria grapa"
 
-
-@pytest.fixture(autouse=True)
-def _fast_hashes(emulator: Any) -> None:
-    use_fast_demo_hashes(emulator)
 
 
 @pytest.fixture()
