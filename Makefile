@@ -16,8 +16,9 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	$(BIN)/d365portal demo
 
-## The whole suite: unit, emulator contract, pages, browser (Chromium) and multi-process (Redis) tests.
-test: $(INSTALLED) system-deps
+## Lint and types, then the whole suite: unit, emulator contract, pages, browser (Chromium) and
+## multi-process (Redis) tests.
+test: $(INSTALLED) system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Load and fault benchmark; writes var/bench/report.json and a plot.
@@ -25,7 +26,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check d365portal tests
+	$(BIN)/ruff check d365portal tests bench
 	$(BIN)/mypy d365portal
 
 ## Chromium (browser tests) and redis-server (multi-process tests): installed with apt when missing.

@@ -165,10 +165,9 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
     # The child processes import this very checkout (also when started outside it).
     source_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
-    portal_args = [
-        sys.executable, "-m", "gunicorn", "d365portal.wsgi:app", "--bind", f"127.0.0.1:{port}",
-        "--workers", "2", "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
-    ]  # fmt: skip
+    # The production path: `d365portal serve` (gunicorn), sized for a laptop.
+    env.update(D365_BIND=f"127.0.0.1:{port}", D365_WORKERS="2", D365_THREADS="4")
+    portal_args = [sys.executable, "-m", "d365portal", "serve"]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         processes.append(subprocess.Popen(emulator_args, env=env))  # noqa: S603 - our own interpreter
@@ -180,6 +179,7 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
         click.echo(
             f"\n  Portal:    {portal_url}/\n  Emulator:  {emulator_url}/api/data/v9.2/\n"
             f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+            f"  Emulator bearer token: {token}\n"
             "  Data persists in var/emulator.sqlite (`d365portal demo --reset` seeds it again).\n"
             "  Ctrl-C stops both.\n"
         )

@@ -60,6 +60,9 @@ def test_forgot_page_has_the_manuals_texts(client: FlaskClient) -> None:
     hint = "Escriba su dirección de correo electrónico para solicitar un restablecimiento de contraseña."
     for label in ("¿Ha olvidado la contraseña?", "Correo electrónico", "Enviar", hint):
         assert label in page
+    # The manual's field reads "* Correo electrónico": the required mark comes first.
+    label = re.search(r'<label for="email">(.*?)</label>', page, re.S)
+    assert label and re.sub(r"<[^>]+>", "", label.group(1)).strip() == "* Correo electrónico"
 
 
 def test_known_and_unknown_addresses_get_the_same_answer_only_one_gets_mail(
