@@ -60,11 +60,15 @@ def emulator_server() -> Iterator[ServedApp]:
 
 @pytest.fixture()
 def emulator(emulator_server: ServedApp) -> Iterator[Any]:
-    """The emulator app, freshly reseeded with no faults and zeroed stats; `.url` is its address."""
+    """The emulator app, freshly reseeded with no faults, zeroed stats and the portal's full role;
+    `.url` is its address."""
+    from d365portal.emulator.privileges import PORTAL_ROLE
+
     app = emulator_server.wsgi_app
     app.store.reset()
     app.faults.clear()
     app.stats.reset()
+    app.privileges = list(PORTAL_ROLE)
     app.url = emulator_server.url
     yield app
     app.faults.clear()

@@ -18,6 +18,7 @@ from d365portal.emulator.controls import control
 from d365portal.emulator.faults import Faults, Stats
 from d365portal.emulator.formatting import Annotations, Formatter
 from d365portal.emulator.metadata import DEMO_METADATA, SeedMetadata
+from d365portal.emulator.privileges import PORTAL_ROLE, role_privileges
 from d365portal.emulator.query import (
     COUNT_LIMIT,
     MAX_PAGE_SIZE,
@@ -82,6 +83,8 @@ class EmulatorApp:
         self.parser = QueryParser(self.store)
         self.cache = ResultCache()
         self.writer = Writer(self.store)
+        # What the application user's role grants (RetrieveUserPrivileges); tests may remove some.
+        self.privileges: list[str] = list(PORTAL_ROLE)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -153,6 +156,8 @@ class EmulatorApp:
                     **WHOAMI,
                 }
             )
+        if name == "systemusers":
+            return self.user_privileges(request, key, tail)
         if name == "CloseIncident":
             if method != "POST":
                 raise errors.method_not_allowed(method, name)
@@ -188,6 +193,23 @@ class EmulatorApp:
         if method == "PUT":
             raise errors.not_implemented("PUT (single-property updates)")
         raise errors.method_not_allowed(method, name)
+
+    def user_privileges(self, request: Request, key: str | None, tail: str | None) -> Response:
+        """`systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()` for the application user."""
+        if tail != "Microsoft.Dynamics.CRM.RetrieveUserPrivileges()" or key is None:
+            raise errors.not_implemented("systemusers other than RetrieveUserPrivileges")
+        if request.method != "GET":
+            raise errors.method_not_allowed(request.method, "RetrieveUserPrivileges")
+        user_id = key.strip().lower()
+        if user_id != WHOAMI["UserId"]:
+            raise errors.record_not_found("systemuser", user_id)
+        return json_response(
+            {
+                "@odata.context": f"{self.base(request)}$metadata"
+                "#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse",
+                "RolePrivileges": role_privileges(self.privileges, WHOAMI["BusinessUnitId"]),
+            }
+        )
 
     @staticmethod
     def _key(table: Table, key: str) -> str:

@@ -27,7 +27,20 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     for number in range(1, 8):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
     assert "4 tables" in result.output
+    assert "privileges not listed" not in result.output  # step 5 read the role's privileges
     assert lines[-1].startswith("Verdict: All 7 checks passed")
+
+
+def test_a_privilege_missing_from_the_application_users_role_is_named(
+    emulator_env: dict[str, str], emulator: Any
+) -> None:
+    emulator.privileges.remove("prvCreateIncident")
+    cases_before = len(emulator.store.query("incidents"))
+    result = invoke(emulator_env, "check")
+    assert result.exit_code == 1, result.output
+    step5 = next(line for line in result.output.splitlines() if line.startswith("✗ 5. "))
+    assert "Create on Case" in step5 + result.output
+    assert len(emulator.store.query("incidents")) == cases_before  # checked without creating a case
 
 
 def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> None:

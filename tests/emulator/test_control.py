@@ -113,3 +113,16 @@ def test_start_up_faults_and_clear_goes_back_to_them() -> None:
     app.faults.clear()
     assert app.faults.unavailable_ratio == 1.0
     assert client.get("/api/data/v9.2/WhoAmI", headers=headers).status_code == 503
+
+
+def test_retrieve_user_privileges_lists_the_application_users_role(api: Api) -> None:
+    """The application user (WhoAmI's UserId) has the portal's role; another user id is not found."""
+    user_id = api.get("WhoAmI").json()["UserId"]
+    response = api.get(f"systemusers({user_id})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()")
+    assert response.status_code == 200
+    held = {p["PrivilegeName"]: p["Depth"] for p in response.json()["RolePrivileges"]}
+    assert held["prvCreateIncident"] == "Global" and held["prvReadEntitlement"] == "Global"
+    stranger = "00000000-0000-0000-0000-000000000001"
+    other = api.get(f"systemusers({stranger})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()")
+    assert other.status_code == 404
+    assert api.get(f"systemusers({user_id})").status_code == 501
