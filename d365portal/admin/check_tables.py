@@ -142,7 +142,7 @@ def step_tables(ctx: Context) -> Step:
 
 
 def _privileges(client: DataverseClient, user_id: str) -> dict[str, str] | None:
-    """Privilege name → depth, or None when the server offers no RetrieveUserPrivileges (the emulator)."""
+    """Privilege name → depth, or None when the server has no RetrieveUserPrivileges (not Dataverse)."""
     path = f"systemusers({odata.guid(user_id)})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"
     try:
         body = client.get(path, annotations=False)
@@ -177,7 +177,7 @@ def step_access(ctx: Context) -> Step:
             problems.append(f"RetrieveUserPrivileges: {exc}")
     notes = []
     if held is None:
-        notes.append("privileges not listed: this server has no RetrieveUserPrivileges (the emulator)")
+        notes.append("privileges not listed: this server has no RetrieveUserPrivileges")
     else:
         needed = {**READ_PRIVILEGES, **CREATE_PRIVILEGES}
         lacking = [label for name, label in needed.items() if name not in held]
