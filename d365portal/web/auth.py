@@ -21,6 +21,7 @@ from d365portal.identity.sessions import ServerSession
 from d365portal.mail.messages import reset_password_message
 from d365portal.web.account_forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal
+from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.i18n import gettext
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
@@ -67,7 +68,10 @@ def login() -> Response | str | tuple[str, int]:
         ip = client_ip()
         if not identity().limiter.hit("signin", ip):
             return _too_many("auth/login.html", form=form)
-        result = identity().accounts.sign_in(form.username.data or "", form.password.data or "")
+        try:
+            result = identity().accounts.sign_in(form.username.data or "", form.password.data or "")
+        except TRANSIENT as exc:
+            return unavailable_form("auth/login.html", exc, form=form, failed=False)
         contact = result.contact
         account = contact.parent_account if contact is not None else None
         if contact is not None and account is not None:
@@ -118,7 +122,10 @@ def forgot_password() -> Response | str | tuple[str, int]:
         settings = current_app.config["SETTINGS"]
         lifetime = timedelta(minutes=settings.reset_token_minutes)
         mailer = current_app.extensions["mailer"]
-        users = identity().accounts.find_for_reset(form.email.data or "")
+        try:
+            users = identity().accounts.find_for_reset(form.email.data or "")
+        except TRANSIENT as exc:
+            return unavailable_form("auth/forgot_password.html", exc, form=form, sent=False)
         for contact in users:
             link = issue_reset_link(contact, lifetime=lifetime)
             mailer.send_later(reset_password_message(contact, link))
@@ -153,8 +160,11 @@ def reset_password() -> Response | str | tuple[str, int]:
         else:
             try:
                 accounts.set_password(contact, form.password.data or "", after_reset=True)
-            except DataverseError:
+            except DataverseError as exc:
                 identity().tokens.release(token)  # nothing changed: the link may be used again
+                if isinstance(exc, TRANSIENT):
+                    return unavailable_form("auth/reset_password.html", exc, form=form, done=False,
+                                            invalid=False)
                 raise
             ended = identity().sessions.end_user_sessions(str(contact.id))
             principal = current_principal()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 
 # Which template and status each HTTP error gets.
 _PAGES = {400: "bad_request", 403: "forbidden", 404: "not_found", 429: "too_many", 503: "unavailable"}
+
+
+# Dataverse busy or down: worth trying again in a moment (the form keeps what the user typed).
+TRANSIENT = (Throttled, Unavailable)
+
+
+def unavailable_form(template: str, exc: DataverseError, **context: object) -> tuple[str, int]:
+    """Re-show a form page with what the user typed and "try again" when Dataverse is busy or down."""
+    log.warning("Dataverse unavailable on %s: %s (request id %s)", request.path, exc, exc.request_id)
+    return render_template(template, unavailable=True, **context), 503
 
 
 def render_error(status: int, **context: object) -> tuple[str, int]:

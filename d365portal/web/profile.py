@@ -18,6 +18,7 @@ from d365portal.mail.messages import email_changed_message
 from d365portal.web.account_forms import ChangeEmailForm, ChangePasswordForm
 from d365portal.web.auth import client_ip
 from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal, login_required
+from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.i18n import gettext
 
 bp = Blueprint("profile", __name__, url_prefix="/<lang>/profile")
@@ -42,31 +43,39 @@ def index() -> str:
 def change_password() -> Response | str | tuple[str, int]:
     """Cambiar contraseña: current, new and confirmation → "Su contraseña se ha cambiado correctamente"."""
     form = ChangePasswordForm()
-    principal = _principal()
+    page = {"form": form, "section": "password"}
     if form.validate_on_submit():
-        accounts = identity().accounts
         if not identity().limiter.hit("signin", client_ip()):
-            return render_template("profile/change_password.html", form=form, section="password",
-                                   too_many=True), 429
-        credentials = accounts.check_current_password(principal.contact_id, form.current.data or "")
-        if credentials is None:
-            form.current.errors = [gettext("profile.current_wrong")]
-            log.warning("password change refused (wrong current password): contact=%s ip=%s",
-                        principal.contact_id, client_ip())
-        else:
-            violation = accounts.policy_violation(credentials.contact, form.password.data or "")
-            if violation is not None:
-                form.password.errors = [gettext(f"auth.{violation.key}", **violation.params)]
-            else:
-                accounts.set_password(credentials.contact, form.password.data or "")
-                assert isinstance(session, ServerSession)  # noqa: S101
-                session.rotate()  # this browser keeps going under a new id
-                ended = identity().sessions.end_user_sessions(str(principal.contact_id))
-                log.info("password changed: contact=%s other_sessions_ended=%d ip=%s",
-                         principal.contact_id, ended, client_ip())
+            return render_template("profile/change_password.html", too_many=True, **page), 429
+        try:
+            if _change_password(form, _principal()):
                 flash(gettext("profile.password_changed"), "success")
                 return redirect(url_for("profile.change_password"))
-    return render_template("profile/change_password.html", form=form, section="password")
+        except TRANSIENT as exc:
+            return unavailable_form("profile/change_password.html", exc, **page)
+    return render_template("profile/change_password.html", **page)
+
+
+def _change_password(form: ChangePasswordForm, principal: Principal) -> bool:
+    """Check the current password and the policy, then store the new one; False with form errors."""
+    accounts = identity().accounts
+    credentials = accounts.check_current_password(principal.contact_id, form.current.data or "")
+    if credentials is None:
+        form.current.errors = [gettext("profile.current_wrong")]
+        log.warning("password change refused (wrong current password): contact=%s ip=%s",
+                    principal.contact_id, client_ip())
+        return False
+    violation = accounts.policy_violation(credentials.contact, form.password.data or "")
+    if violation is not None:
+        form.password.errors = [gettext(f"auth.{violation.key}", **violation.params)]
+        return False
+    accounts.set_password(credentials.contact, form.password.data or "")
+    assert isinstance(session, ServerSession)  # noqa: S101
+    session.rotate()  # this browser keeps going under a new id
+    ended = identity().sessions.end_user_sessions(str(principal.contact_id))
+    log.info("password changed: contact=%s other_sessions_ended=%d ip=%s",
+             principal.contact_id, ended, client_ip())
+    return True
 
 
 @bp.route("/ChangeEmail", methods=["GET", "POST"])
@@ -74,26 +83,35 @@ def change_password() -> Response | str | tuple[str, int]:
 def change_email() -> Response | str | tuple[str, int]:
     """Cambiar correo electrónico: new address + current password; the old address is notified."""
     form = ChangeEmailForm()
-    principal = _principal()
+    page = {"form": form, "section": "email"}
     if form.validate_on_submit():
-        new_address = (form.email.data or "").strip()
         if not identity().limiter.hit("signin", client_ip()):
-            return render_template("profile/change_email.html", form=form, section="email",
-                                   too_many=True), 429
-        accounts = identity().accounts
-        credentials = accounts.check_current_password(principal.contact_id, form.current.data or "")
-        if credentials is None:
-            form.current.errors = [gettext("profile.current_wrong")]
-        elif credentials.contact.email and credentials.contact.email.lower() == new_address.lower():
-            form.email.errors = [gettext("profile.email_same")]
-        else:
-            contact = credentials.contact
-            identity().accounts.contacts.update_email(contact.id, new_address)
-            if contact.email:
-                message = email_changed_message(contact, contact.email, new_address)
-                current_app.extensions["mailer"].send_later(message)
-            session[SESSION_KEY] = {**session[SESSION_KEY], "email": new_address}
-            log.info("email changed: contact=%s ip=%s", contact.id, client_ip())
-            flash(gettext("profile.email_changed"), "success")
-            return redirect(url_for("profile.index"))
-    return render_template("profile/change_email.html", form=form, section="email")
+            return render_template("profile/change_email.html", too_many=True, **page), 429
+        try:
+            if _change_email(form, _principal()):
+                flash(gettext("profile.email_changed"), "success")
+                return redirect(url_for("profile.index"))
+        except TRANSIENT as exc:
+            return unavailable_form("profile/change_email.html", exc, **page)
+    return render_template("profile/change_email.html", **page)
+
+
+def _change_email(form: ChangeEmailForm, principal: Principal) -> bool:
+    """Check the current password, set the new address and tell the old one; False with form errors."""
+    new_address = (form.email.data or "").strip()
+    accounts = identity().accounts
+    credentials = accounts.check_current_password(principal.contact_id, form.current.data or "")
+    if credentials is None:
+        form.current.errors = [gettext("profile.current_wrong")]
+        return False
+    contact = credentials.contact
+    if contact.email and contact.email.lower() == new_address.lower():
+        form.email.errors = [gettext("profile.email_same")]
+        return False
+    accounts.contacts.update_email(contact.id, new_address)
+    if contact.email:
+        message = email_changed_message(contact, contact.email, new_address)
+        current_app.extensions["mailer"].send_later(message)
+    session[SESSION_KEY] = {**session[SESSION_KEY], "email": new_address}
+    log.info("email changed: contact=%s ip=%s", contact.id, client_ip())
+    return True

@@ -29,7 +29,6 @@ SENT = "Consulte su correo electrónico para restablecer la contraseña."
 NEW_PASSWORD = "caballo correcto bateria grapa"
 
 
-
 def outbox(app: Flask) -> Path:
     return Path(app.config["SETTINGS"].mail_outbox)
 

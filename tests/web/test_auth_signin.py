@@ -34,7 +34,6 @@ from tests.web.account_helpers import (
 FAILED = "Usuario o contraseña incorrectos."
 
 
-
 def test_sign_in_page_has_the_manuals_labels(client: FlaskClient) -> None:
     page = text(client.get(LOGIN))
     for label in ("Usuario", "Contraseña", "Iniciar Sesión", "¿Has olvidado la contraseña?"):

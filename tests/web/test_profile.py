@@ -26,7 +26,6 @@ CHANGE_EMAIL = "/es-ES/profile/ChangeEmail"
 NEW_PASSWORD = "caballo correcto bateria grapa"
 
 
-
 @pytest.fixture()
 def signed_in(client: FlaskClient) -> FlaskClient:
     sign_in(client)
