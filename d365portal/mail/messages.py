@@ -22,8 +22,14 @@ def render_message(name: str, *, to: str, subject: str, **context: object) -> Em
     return message
 
 
+def display_name(name: str | None) -> str:
+    """A name fit for a header: line breaks and other control characters from Dataverse (a name typed
+    or imported with a newline) would make the header invalid, so runs of them become one space."""
+    return " ".join("".join(c if c.isprintable() else " " for c in name or "").split())
+
+
 def _recipient(contact: Contact, address: str | None = None) -> str:
-    return formataddr((contact.full_name, address or contact.email or ""))
+    return formataddr((display_name(contact.full_name), address or contact.email or ""))
 
 
 def reset_password_message(contact: Contact, link: str) -> EmailMessage:

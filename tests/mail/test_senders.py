@@ -119,3 +119,22 @@ def test_reset_email_has_the_manuals_text_in_html_and_plain_text(app: Flask) -> 
     assert html.count(link.replace("&", "&amp;")) == 3  # button href, written-out link href and text
     assert link in text
     assert message["To"] == "Lorena Melo Hernandez <lmelo@inovait.co>"
+
+
+def test_a_name_with_a_line_break_still_gets_its_reset_email(app: Flask) -> None:
+    """A full name stored with CR/LF (typed or imported in Dynamics) never breaks or injects a header."""
+    from d365portal.crm.models import Contact
+    from d365portal.emulator.seed import DEMO_CONTACT_ID, DEMO_EMAIL
+    from d365portal.mail.messages import email_changed_message, reset_password_message
+
+    name = "Lorena\r\nBcc: intruso@example.com\tMelo"
+    contact = Contact(id=DEMO_CONTACT_ID, full_name=name, email=DEMO_EMAIL)
+    with app.test_request_context("/es-ES/"):
+        app.preprocess_request()
+        messages = [reset_password_message(contact, "http://portal.test/x"),
+                    email_changed_message(contact, DEMO_EMAIL, "nuevo@inovait.co")]
+    for message in messages:
+        (recipient,) = message["To"].addresses
+        assert recipient.display_name == "Lorena Bcc: intruso@example.com Melo"
+        assert recipient.addr_spec == DEMO_EMAIL
+        assert "Bcc" not in message.keys()
