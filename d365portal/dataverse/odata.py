@@ -101,9 +101,19 @@ def le(column: str, value: object) -> Expr:
     return _compare("le", column, value)
 
 
+# Dataverse runs contains/startswith/endswith as SQL LIKE: `%`, `_` and `[` are wildcards there
+# (learn.microsoft.com …/data-platform/wildcard-characters); bracketed they match themselves.
+_LIKE_WILDCARD = re.compile(r"([%_\[])")
+
+
+def like_text(text: str) -> str:
+    """`text` with Dataverse's LIKE wildcards bracketed, so `100%` or `a_b` match only themselves."""
+    return _LIKE_WILDCARD.sub(r"[\1]", text)
+
+
 def contains(column: str, text: str) -> Expr:
-    """`contains(column,'text')` (case-insensitive in Dataverse)."""
-    return Expr(f"contains({identifier(column)},{literal(str(text))})")
+    """`contains(column,'text')`: case-insensitive, and `text` taken literally (wildcards escaped)."""
+    return Expr(f"contains({identifier(column)},{literal(like_text(str(text)))})")
 
 
 def and_(*parts: Expr) -> Expr:

@@ -303,17 +303,45 @@ class FilterCompiler:
                 f"No function signature for the function with name '{name}' matches the specified arguments."
             )
         needle = node.args[1].val.casefold()
-        test = {
-            "contains": lambda hay: needle in hay,
-            "startswith": lambda hay: hay.startswith(needle),
-            "endswith": lambda hay: hay.endswith(needle),
-        }[name]
+        pattern = like_regex(
+            {"contains": f"%{needle}%", "startswith": f"{needle}%", "endswith": f"%{needle}"}[name]
+        )
 
         def predicate(row: dict[str, Any]) -> bool:
             value = getter(row)
-            return value is not None and test(value.casefold())
+            return value is not None and pattern.fullmatch(value.casefold()) is not None
 
         return predicate
+
+
+def like_regex(pattern: str) -> re.Pattern[str]:
+    """SQL LIKE as Dataverse applies it to contains/startswith/endswith: `%` any run, `_` one
+    character, `[set]`/`[^set]` one character of (not of) the set; `[%]` is a literal `%`.
+    An unclosed `[` matches nothing."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "%":
+            out.append(".*")
+        elif char == "_":
+            out.append(".")
+        elif char == "[":
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                return re.compile(r"(?!)")
+            members = pattern[i + 1 : end]
+            negate = members.startswith("^") and len(members) > 1
+            members = members[1:] if negate else members
+            ranges = "".join(
+                "-" if m == "-" and 0 < k < len(members) - 1 else re.escape(m) for k, m in enumerate(members)
+            )
+            out.append(f"[{'^' if negate else ''}{ranges}]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
 
 
 def _identity(value: Any) -> Any:

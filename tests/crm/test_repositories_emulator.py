@@ -99,6 +99,16 @@ def test_open_resolved_and_search_filters(live: Crm, emulator: Any) -> None:
     assert all_pages(live, emulator, search="x') or (true", page_size=50) == []
 
 
+def test_search_with_percent_or_underscore_finds_only_that_text(live: Crm, emulator: Any) -> None:
+    # Dataverse treats % _ [ in contains() as LIKE wildcards; the visitor means the characters.
+    literal = live.cases.create(_new_case(title="Descuento del 100% no aplicado"))
+    live.cases.create(_new_case(title="Descuento del 1000 no aplicado"))
+    live.cases.create(_new_case(title="Cuenta a-b bloqueada"))
+    assert [c.id for c in all_pages(live, emulator, search="100%", page_size=50)] == [literal.id]
+    assert all_pages(live, emulator, search="a_b", page_size=50) == []
+    assert [c.id for c in all_pages(live, emulator, search="%", page_size=50)] == [literal.id]
+
+
 @pytest.mark.parametrize(
     "sort", ["ticket_number", "title", "priority", "status_reason", "created_on", "customer"]
 )

@@ -40,7 +40,7 @@ def _with_literal(text: str) -> ast._Node:
 
     def swap(node: object) -> object:
         if isinstance(node, ast.String) and node.val == "PLACEHOLDER":
-            return ast.String(text)
+            return ast.String(odata.like_text(text))
         if isinstance(node, ast.BoolOp):
             return ast.BoolOp(node.op, swap(node.left), swap(node.right))
         if isinstance(node, ast.Call):
@@ -68,6 +68,12 @@ def test_no_search_text_changes_the_meaning_of_the_filter(text: str) -> None:
     query = odata.encode_query({"$filter": built.text, "$select": "title"})
     decoded = parse_qs(query, keep_blank_values=True)
     assert decoded["$filter"] == [built.text] and decoded["$select"] == ["title"]
+
+
+def test_search_wildcards_are_bracketed_so_dataverse_takes_them_literally() -> None:
+    # Dataverse evaluates contains() as SQL LIKE: unescaped, "100%" would also find "1000".
+    assert odata.contains("title", "100%_[x]").text == "contains(title,'100[%][_][[]x]')"
+    assert odata.like_text("O'Brien") == "O'Brien"
 
 
 def test_literals() -> None:

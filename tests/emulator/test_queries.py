@@ -333,3 +333,16 @@ def test_column_comparison_within_a_row(api: Api) -> None:
     assert len(rows) >= 50
     mismatch = api.get("incidents", {"$filter": "title eq prioritycode"})
     assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == "0x80060888"
+
+
+def test_string_functions_use_dataverses_like_wildcards(api: Api) -> None:
+    """contains/startswith/endswith are SQL LIKE on Dataverse: % and _ are wildcards, [%] is literal."""
+
+    def titles(flt: str) -> set[str]:
+        rows = api.get("incidents", {"$select": "title", "$filter": flt}).json()["value"]
+        return {r["title"] for r in rows}
+
+    assert "Arreglo al reporte Equipos sin Endpoint" in titles("contains(title,'reporte_equipos')")
+    assert "Arreglo al reporte Equipos sin Endpoint" in titles("startswith(title,'arreglo%endpoint')")
+    assert "Arreglo al reporte Equipos sin Endpoint" in titles("endswith(title,'[a-z]ndpoint')")
+    assert titles("contains(title,'reporte[_]equipos')") == set()
