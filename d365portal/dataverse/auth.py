@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +24,9 @@ from d365portal.settings import Settings, SettingsError
 log = logging.getLogger("d365portal.dataverse.auth")
 
 _AADSTS = re.compile(r"AADSTS\d+")
+# After a 401 one fresh token serves every thread refused with the old one: a token fetched for a
+# 401 this recently is not thrown away again (Dataverse would refuse a second fresh one too).
+REFRESH_COOLDOWN = 30.0
 
 
 class TokenProvider(Protocol):
@@ -60,6 +64,25 @@ def token_error(result: dict[str, Any], where: str) -> TokenError:
     )
 
 
+class _TimedSession(requests.Session):
+    """A session that gives every request a timeout: MSAL's managed identity calls pass none, and a
+    hung IMDS endpoint would otherwise hold the token lock, and so every worker thread, forever."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """`requests.Session.request` with the default timeout when the caller gives none."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def _http_client(settings: Settings) -> requests.Session:
+    return _TimedSession((settings.http_connect_timeout, settings.http_read_timeout))
+
+
 class _MsalProvider:
     """Shared part of the MSAL providers: lazy app, serialized acquisition, error mapping, counting."""
 
@@ -67,6 +90,7 @@ class _MsalProvider:
         self._settings = settings
         self._app: Any = None
         self._lock = threading.Lock()
+        self._refreshed_at: float | None = None  # time.monotonic() of the last refresh after a 401
         self.scope = f"{str(settings.dataverse_url).rstrip('/')}/.default"
 
     @property
@@ -97,9 +121,12 @@ class _MsalProvider:
             try:
                 if self._app is None:
                     self._app = self._build()
-                if force_refresh:
+                refresh = force_refresh and not self._just_refreshed()
+                if refresh:
                     self._app = self._forget(self._app)
                 result = self._acquire(self._app)
+                if refresh and "access_token" in result:
+                    self._refreshed_at = time.monotonic()
             except requests.exceptions.RequestException as exc:
                 raise Unavailable(f"could not reach the identity provider at {self.where}") from exc
             except ValueError as exc:
@@ -110,6 +137,11 @@ class _MsalProvider:
             token_requests.increment()
             log.info("dataverse token acquired from %s", self.where)
         return str(result["access_token"])
+
+    def _just_refreshed(self) -> bool:
+        """True when a 401 made us fetch the cached token moments ago: the other threads whose calls
+        were refused with the old token use it instead of each asking the identity provider again."""
+        return self._refreshed_at is not None and time.monotonic() - self._refreshed_at < REFRESH_COOLDOWN
 
     def _setup_error(self, exc: ValueError) -> TokenError:
         """MSAL refused to start: the authority's discovery failed (unknown tenant) or a bad credential."""
@@ -145,7 +177,7 @@ class ConfidentialClientProvider(_MsalProvider):
             settings.client_id,
             authority=f"{host}/{settings.tenant_id}",
             client_credential=self._credential,
-            http_client=requests.Session(),
+            http_client=_http_client(settings),
             timeout=(settings.http_connect_timeout, settings.http_read_timeout),
             # The authority is configured explicitly (public, sovereign or private host): MSAL reads its
             # discovery document and skips asking login.microsoftonline.com about it or its aliases.
@@ -223,7 +255,7 @@ class ManagedIdentityProvider(_MsalProvider):
             if client_id
             else msal.SystemAssignedManagedIdentity()
         )
-        return msal.ManagedIdentityClient(identity, http_client=requests.Session())
+        return msal.ManagedIdentityClient(identity, http_client=_http_client(self._settings))
 
     def _forget(self, app: Any) -> Any:
         return self._build()  # a new client has an empty cache

@@ -249,6 +249,14 @@ def test_system_assigned_managed_identity(mock: responses.RequestsMock, vm_envir
     assert "client_id" not in mock.calls[0].request.url
 
 
+def test_managed_identity_calls_have_a_timeout(mock: responses.RequestsMock, vm_environment: None) -> None:
+    # MSAL sends IMDS requests without a timeout; a hung endpoint must not hang every worker thread.
+    mock.get(IMDS, json=imds_body("mi-tok"))
+    provider = build_token_provider(make(auth="managed_identity", http_read_timeout=4.0))
+    assert provider.get_token() == "mi-tok"
+    assert mock.calls[0].request.req_kwargs["timeout"] == (3.05, 4.0)
+
+
 def test_user_assigned_managed_identity(mock: responses.RequestsMock, vm_environment: None) -> None:
     mock.get(
         IMDS,
@@ -313,3 +321,14 @@ def test_threads_starting_together_make_one_token_request(mock: responses.Reques
         tokens = list(pool.map(lambda _: provider.get_token(), range(32)))
     assert set(tokens) == {"shared"}
     assert len([c for c in mock.calls if c.request.url == endpoint]) == 1
+
+
+def test_threads_refused_together_share_one_fresh_token(mock: responses.RequestsMock) -> None:
+    # Eight page views got 401 with the same expired token: one new token serves them all.
+    endpoint = register_idp(mock)
+    mock.post(endpoint, json=token_body("old"))
+    mock.post(endpoint, json=token_body("fresh"))
+    provider = build_token_provider(make(auth="client_secret", client_secret=SECRET))
+    assert provider.get_token() == "old"
+    assert {provider.get_token(force_refresh=True) for _ in range(8)} == {"fresh"}
+    assert len([c for c in mock.calls if c.request.url == endpoint]) == 2
