@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
         max_failures=settings.lockout_max_failures,
         lockout=timedelta(minutes=settings.lockout_minutes),
         min_length=settings.password_min_length,
+        background_failures=True,
     )
     app.extensions["identity"] = Identity(store, sessions, limiter, tokens, accounts)
 

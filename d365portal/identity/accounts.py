@@ -9,7 +9,9 @@ when needed, the argon2id upgrade of an old ASP.NET Identity hash. The lockout l
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -74,12 +76,20 @@ class Accounts:
         max_failures: int,
         lockout: timedelta,
         min_length: int,
+        background_failures: bool = False,
     ) -> None:
         self.contacts = contacts
         self.tokens = tokens
         self.max_failures = max_failures
         self.lockout = lockout
         self.min_length = min_length
+        # Counting a wrong password costs a PATCH that an unknown username does not: done before the
+        # answer, it would tell by timing which usernames exist. The portal counts it after answering,
+        # on one thread per process so the failures of one user are counted in order.
+        self.background_failures = background_failures
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._pending: set[Future[None]] = set()
 
     # --- sign-in ------------------------------------------------------------------------------
 
@@ -100,7 +110,7 @@ class Accounts:
             dummy_verify(password)
             return SignInResult(reason="locked_out", contact_id=contact.id)
         if not verify_password(credentials.password_hash, password):
-            self._record_failure(credentials, now)
+            self._count_failure(credentials, now)
             return SignInResult(reason="bad_password", contact_id=contact.id)
         if contact.parent_account is None:
             return SignInResult(reason="no_account", contact_id=contact.id)
@@ -113,6 +123,29 @@ class Accounts:
             upgraded_from = hash_kind(credentials.password_hash)
         self.contacts.update_identity(contact.id, changes)
         return SignInResult(contact=contact, upgraded_from=upgraded_from)
+
+    def _count_failure(self, credentials: Credentials, now: datetime) -> None:
+        """Record a wrong password now, or in the background when so configured."""
+        if not self.background_failures:
+            self._record_failure(credentials, now)
+            return
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signin-failures")
+            future = self._executor.submit(self._record_failure_logged, credentials, now)
+            self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    def _record_failure_logged(self, credentials: Credentials, now: datetime) -> None:
+        try:
+            self._record_failure(credentials, now)
+        except Exception:  # a background thread must never die silently
+            log.exception("could not count a failed sign-in of contact %s", credentials.contact.id)
+
+    def wait(self, timeout: float = 10.0) -> None:
+        """Wait until the failed sign-ins counted in the background are written (tests, shutdown)."""
+        for future in list(self._pending):
+            future.exception(timeout=timeout)
 
     def _record_failure(self, credentials: Credentials, now: datetime) -> None:
         """One more failure on the contact; the lockout starts at the limit (count back to 0)."""

@@ -43,8 +43,10 @@ def post_form(
 def sign_in(
     client: FlaskClient, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD, next_url: str = ""
 ) -> TestResponse:
-    """The real sign-in through the form (Usuario, Contraseña)."""
-    return post_form(client, LOGIN, {"username": username, "password": password, "next": next_url})
+    """The real sign-in through the form (Usuario, Contraseña); returns once a failure is counted."""
+    response = post_form(client, LOGIN, {"username": username, "password": password, "next": next_url})
+    client.application.extensions["identity"].accounts.wait()  # counted after the answer (timing)
+    return response
 
 
 def session_cookie(client: FlaskClient) -> str | None:

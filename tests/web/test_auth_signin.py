@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,28 @@ def test_wrong_password_and_unknown_user_get_the_same_message(client: FlaskClien
     )
     assert "not the password" not in text(wrong)  # the password is never echoed
     assert DEMO_USERNAME in text(wrong)  # the username is kept
+
+
+def test_a_wrong_password_answers_as_fast_as_an_unknown_username(
+    client: FlaskClient, app: Flask, emulator: Any
+) -> None:
+    """Counting the failure (a PATCH) happens after the answer, so timing does not tell which
+    usernames exist; the failures are still counted."""
+    emulator.faults.latency_ms = 150
+
+    def answer_time(username: str) -> float:
+        form = {"username": username, "password": "wrong password!", "csrf_token": csrf_token(client, LOGIN)}
+        started = time.perf_counter()
+        response = client.post(LOGIN, data=form)
+        elapsed = time.perf_counter() - started
+        assert FAILED in text(response)
+        return elapsed
+
+    wrong = min(answer_time(DEMO_USERNAME) for _ in range(2))
+    unknown = min(answer_time("nobody-here") for _ in range(2))
+    assert wrong < unknown + 0.1, f"wrong password {wrong:.3f}s vs unknown user {unknown:.3f}s"
+    app.extensions["identity"].accounts.wait()
+    assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_accessfailedcount"] == 2
 
 
 def test_lockout_after_five_failures_and_its_end(client: FlaskClient, emulator: Any) -> None:
