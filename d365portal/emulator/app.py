@@ -55,6 +55,11 @@ WHOAMI = {
 }
 
 
+def _no_constant(name: str) -> Any:
+    """`json.loads` hook: NaN and Infinity are not JSON (Python accepts them by default)."""
+    raise ValueError(f"'{name}' is not a valid JSON value.")
+
+
 class DroppedResponse(ConnectionResetError):
     """Raised after a committed write when the response is to be dropped (fault injection)."""
 
@@ -322,11 +327,20 @@ class EmulatorApp:
     def _body(self, request: Request, entity_set: str) -> Any:
         raw = request.get_data(cache=True)
         try:
-            return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant) if raw.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise errors.payload_error(
                 entity_set, f"Invalid JSON. {exc.msg if hasattr(exc, 'msg') else exc}"
             ) from None
+        except ValueError as exc:  # NaN / Infinity
+            raise errors.payload_error(entity_set, f"Invalid JSON. {exc}") from None
+        try:  # what could not be answered later must not be stored: lone surrogates, 1e999
+            json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except ValueError:
+            raise errors.payload_error(
+                entity_set, "Invalid JSON. A string or number in the payload is not valid."
+            ) from None
+        return body
 
     def create(self, request: Request, table: Table) -> Response:
         """POST /<set>: 204 + OData-EntityId, or 201 + the row with return=representation."""

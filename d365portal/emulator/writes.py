@@ -110,7 +110,10 @@ class Writer:
             raise _type_error(table, column)
         try:
             if kind == "decimal":
-                return float(Decimal(str(value)))
+                number = Decimal(str(value))
+                if not number.is_finite():  # "NaN" / "Infinity" as text
+                    raise _type_error(table, column)
+                return float(number)
             if kind in ("datetime", "dateonly"):
                 return parse_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ")
             if kind == "guid":

@@ -135,6 +135,22 @@ def test_bad_input_gets_400_and_nothing_stored_is_lost(api: Api) -> None:
     assert api.get("WhoAmI").status_code == 200  # still serving
 
 
+def test_values_json_cannot_carry_are_refused_and_the_rows_stay_readable(api: Api) -> None:
+    """NaN / Infinity / 1e999 decimals and lone surrogates: 400, and the case list keeps working."""
+    bank = f"entitlements({DEMO_ACTIVE_ENTITLEMENT_ID})"
+    before = remaining(api, DEMO_ACTIVE_ENTITLEMENT_ID)
+    for raw in (b'{"remainingterms": NaN}', b'{"remainingterms": 1e999}', b'{"remainingterms": -Infinity}'):
+        assert api.send("PATCH", bank, raw=raw).status_code == 400, raw
+    for text in ("NaN", "Infinity"):
+        assert api.send("PATCH", bank, {"remainingterms": text}).status_code == 400, text
+    assert remaining(api, DEMO_ACTIVE_ENTITLEMENT_ID) == before
+    title = case_row(api, DEMO_CASE_ID)["title"]
+    assert api.send("PATCH", f"incidents({DEMO_CASE_ID})", raw=b'{"title": "a\\ud800b"}').status_code == 400
+    assert api.send("POST", "incidents", raw=b'{"title\\udfff": 1}').status_code == 400
+    assert case_row(api, DEMO_CASE_ID)["title"] == title
+    assert api.get("incidents", {"$select": "title"}).status_code == 200
+
+
 def test_patch_to_resolved_is_refused(api: Api) -> None:
     """Resolving is only possible through CloseIncident."""
     response = api.send("PATCH", f"incidents({DEMO_CASE_ID})", {"statecode": 1, "statuscode": 5})
