@@ -28,6 +28,11 @@ UNSUPPORTED = {
     "$deltatoken",
     "$schemaversion",
 }
+# Dataverse's answer to $orderby/$top inside a single-valued (many-to-one) $expand (Web API "Join tables").
+SINGLE_VALUED_EXPAND_OPTIONS = (
+    "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship "
+    "or nested one-to-many relationship."
+)
 _COOKIE = re.compile(
     r'^<cookie pagenumber="(\d+)" pagingcookie="(\d+)(?:\|([0-9a-f-]{36}))?" istracking="False" />$'
 )
@@ -172,6 +177,8 @@ class QueryParser:
                 key, _, value = option.partition("=")
                 nested[key.strip()] = value
             if name in table.navigations:
+                if {"$orderby", "$top"} & {key.strip() for key in nested}:
+                    raise errors.query_syntax(SINGLE_VALUED_EXPAND_OPTIONS)
                 column, target = table.navigations[name]
                 other = self.store.table_for(target)
                 options = self.parse(other, nested, nested=True)

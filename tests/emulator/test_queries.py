@@ -346,3 +346,13 @@ def test_string_functions_use_dataverses_like_wildcards(api: Api) -> None:
     assert "Arreglo al reporte Equipos sin Endpoint" in titles("startswith(title,'arreglo%endpoint')")
     assert "Arreglo al reporte Equipos sin Endpoint" in titles("endswith(title,'[a-z]ndpoint')")
     assert titles("contains(title,'reporte[_]equipos')") == set()
+
+
+def test_orderby_or_top_in_a_single_valued_expand_is_refused_like_dataverse(api: Api) -> None:
+    """Dataverse allows only $select and $filter when expanding a many-to-one lookup."""
+    for nested in ("$select=name;$orderby=name", "$select=name;$top=1"):
+        response = api.get(
+            "contacts", {"$select": "fullname", "$expand": f"parentcustomerid_account({nested})"}
+        )
+        assert error_of(response) == (400, "0x80060888")
+        assert "Only $select and $filter" in response.json()["error"]["message"]
