@@ -48,6 +48,11 @@ class InvalidQuery(DataverseError):
 class AuthenticationFailed(DataverseError):
     """401 after a token refresh, or the identity provider refused to issue a token."""
 
+    @property
+    def is_transient(self) -> bool:
+        """A refused credential stays refused: never worth a retry (it only holds the page view)."""
+        return False
+
 
 class TokenError(AuthenticationFailed):
     """The identity provider refused to issue a token; the message names the AADSTS code and the fix."""
@@ -56,6 +61,11 @@ class TokenError(AuthenticationFailed):
         super().__init__(message, code=aadsts or error)
         self.aadsts = aadsts
         self.error = error
+
+    @property
+    def is_transient(self) -> bool:
+        """Only the identity provider's own "try again later" is worth a retry."""
+        return self.error == "temporarily_unavailable"
 
 
 class PermissionDenied(DataverseError):

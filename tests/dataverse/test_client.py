@@ -19,6 +19,7 @@ from d365portal.dataverse.errors import (
     NotFound,
     PermissionDenied,
     Throttled,
+    TokenError,
     Unavailable,
 )
 from tests.dataverse.conftest import Sleeps
@@ -255,3 +256,23 @@ def test_a_retry_only_gets_what_is_left_of_the_budget(mock: responses.RequestsMo
     assert first == (3.05, 8.0)
     assert second[0] == 3.05 and 0.5 <= second[1] <= 2.0
     assert "Prefer" not in mock.calls[1].request.headers  # a function call asks for no annotations
+
+
+class _RefusingProvider:
+    """A token provider whose identity provider refuses the credential (a wrong client secret)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def get_token(self, *, force_refresh: bool = False) -> str:
+        self.asked += 1
+        raise TokenError("could not get a Dataverse token: AADSTS7000215", aadsts="AADSTS7000215")
+
+
+def test_a_refused_credential_fails_at_once_instead_of_being_retried(sleeps: Sleeps) -> None:
+    # A wrong secret is not transient: retrying only holds the page view for the whole budget.
+    provider = _RefusingProvider()
+    client = DataverseClient(BASE, provider, retry_budget=10.0, sleep=sleeps)
+    with pytest.raises(TokenError):
+        client.whoami()
+    assert (provider.asked, sleeps) == (1, [])
