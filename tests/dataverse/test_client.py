@@ -276,3 +276,17 @@ def test_a_refused_credential_fails_at_once_instead_of_being_retried(sleeps: Sle
     with pytest.raises(TokenError):
         client.whoami()
     assert (provider.asked, sleeps) == (1, [])
+
+
+def test_retry_after_as_an_http_date_is_honoured(
+    dv: DataverseClient, mock: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=6), usegmt=True)
+    mock.get(f"{BASE}WhoAmI", status=429, json=THROTTLED, headers={"Retry-After": when})
+    mock.get(f"{BASE}WhoAmI", json=WHOAMI)
+    assert dv.whoami() == WHOAMI
+    [waited] = sleeps
+    assert 4.0 <= waited <= 6.0
