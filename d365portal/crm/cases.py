@@ -18,7 +18,7 @@ CaseSort = Literal["ticket_number", "title", "customer", "priority", "status_rea
 
 # The customer column sorts by the lookup column `_customerid_value` (a related column such as the
 # account's name cannot be used in a Web API $orderby). Dataverse orders a lookup by the related
-# record's name; the emulator orders it by the GUID, so there "by customer" only groups the rows.
+# record's primary name (Web API "Order rows"), and so does the emulator.
 SORT_COLUMNS: dict[str, str] = {
     "ticket_number": "ticketnumber",
     "title": "title",
