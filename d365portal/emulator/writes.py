@@ -57,6 +57,8 @@ class Writer:
                 )
             if key in _IGNORED_ON_WRITE:
                 continue
+            if key == table.primary_key and value is None:  # would leave a row without an id
+                raise errors.invalid_argument(f"The value of '{key}' cannot be null.")
             out[key] = self._value(table, column, value)
         return out
 

@@ -151,6 +151,17 @@ def test_values_json_cannot_carry_are_refused_and_the_rows_stay_readable(api: Ap
     assert api.get("incidents", {"$select": "title"}).status_code == 200
 
 
+def test_a_null_primary_key_is_refused_and_the_table_stays_readable(api: Api) -> None:
+    """`{"incidentid": null}` used to be merged into the row, and every later list answered 500."""
+    response = api.send("PATCH", f"incidents({DEMO_CASE_ID})", {"incidentid": None, "title": "otro"})
+    assert response.status_code == 400
+    assert api.send("POST", "incidents", new_case(incidentid=None)).status_code == 400
+    assert case_row(api, DEMO_CASE_ID)["title"] != "otro"
+    listed = api.get("incidents", {"$select": "title", "$orderby": "title"})
+    assert listed.status_code == 200
+    assert str(DEMO_CASE_ID) in {r["incidentid"] for r in listed.json()["value"]}
+
+
 def test_patch_to_resolved_is_refused(api: Api) -> None:
     """Resolving is only possible through CloseIncident."""
     response = api.send("PATCH", f"incidents({DEMO_CASE_ID})", {"statecode": 1, "statuscode": 5})
