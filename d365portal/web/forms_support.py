@@ -7,6 +7,7 @@ PATCH + If-None-Match), and nobody can make the portal write to a GUID it did no
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from uuid import UUID
 
@@ -22,6 +23,19 @@ from d365portal.web.i18n import gettext as _
 TITLE_MAX = 200  # incident.title
 DESCRIPTION_MAX = 2000  # incident.description (classic reference length)
 _SALT = "new-case-id"
+# Line breaks and tabs are text; other control characters (NUL, escape, …) are not and are refused.
+_TEXT_CONTROLS = frozenset("\t\n")
+
+
+def normalize_newlines(value: str | None) -> str | None:
+    """Browsers send a textarea's line breaks as CRLF but count each as one character against
+    `maxlength`: one LF each, so the server counts (and stores) what the user saw counted."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
+def has_control_characters(value: str | None, allowed: frozenset[str] = frozenset()) -> bool:
+    """True when `value` holds a control character (category Cc) other than `allowed`."""
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in value or "")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -63,7 +77,7 @@ class NewCaseForm(FlaskForm):
     title = StringField()
     associate_id = HiddenField()
     associate_name = StringField()
-    description = TextAreaField()
+    description = TextAreaField(filters=[normalize_newlines])
     case_token = HiddenField()
 
     def localize(self) -> NewCaseForm:
@@ -83,11 +97,15 @@ class NewCaseForm(FlaskForm):
             raise ValidationError(_("support.title_required"))
         if len(value) > TITLE_MAX:
             raise ValidationError(_("support.title_too_long", max=TITLE_MAX))
+        if has_control_characters(value):
+            raise ValidationError(_("support.control_characters"))
 
     def validate_description(self, field: TextAreaField) -> None:
-        """Optional, at most 2000 characters."""
+        """Optional, at most 2000 characters (a line break counts as one, as the browser counts it)."""
         if len(field.data or "") > DESCRIPTION_MAX:
             raise ValidationError(_("support.description_too_long", max=DESCRIPTION_MAX))
+        if has_control_characters(field.data, _TEXT_CONTROLS):
+            raise ValidationError(_("support.control_characters"))
 
     @property
     def associate(self) -> UUID | None:

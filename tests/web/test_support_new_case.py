@@ -253,3 +253,31 @@ def test_a_case_id_taken_by_someone_elses_case_is_refused_without_showing_it(
     assert "Dynamics 365 rechazó el caso." in body and 'value="Id ocupado"' in body
     assert "Caso secreto de otra cuenta" not in body
     assert emulator.store.get("incidents", case_id)["title"] == "Caso secreto de otra cuenta"
+
+
+def test_line_breaks_count_as_one_character_as_the_browser_counts_them(
+    user: FlaskClient, emulator: Any
+) -> None:
+    """A browser allows 2000 characters in the textarea counting a line break as one, then sends each
+    as CRLF: the portal must accept what the browser let the user type."""
+    lines = ["x" * 199] * 10
+    typed = "\r\n".join(lines) + "z"  # 1990 + 9 breaks + 1 = 2000 as counted, 2009 as sent
+    assert len(typed.replace("\r\n", "\n")) == 2000 < len(typed)
+    response = user.post(FORM, data={**open_form(user), "title": "Saltos de línea", "description": typed})
+    assert response.status_code == 302, text(response)
+    (stored,) = cases_titled(emulator, "Saltos de línea")
+    assert stored["description"] == typed.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("field", ["title", "description"])
+def test_control_characters_are_refused_with_a_clear_message_and_the_input_kept(
+    user: FlaskClient, emulator: Any, field: str
+) -> None:
+    data = {**open_form(user), "title": "Título bueno", "description": "Descripción\tbuena\r\nsegunda línea"}
+    data[field] = "Con un NUL\x00 y un escape\x1b"
+    response, calls = requests_for(emulator, lambda: user.post(FORM, data=data))
+    assert calls == 0 and response.status_code == 400
+    body = text(response)
+    assert "El texto contiene caracteres de control que no se pueden guardar" in body
+    assert "Con un NUL" in body and ("Título bueno" in body or "Descripción\tbuena" in body)
+    assert not [row for row in emulator.store.query("incidents") if "NUL" in (row.get(field) or "")]
