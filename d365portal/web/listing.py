@@ -7,6 +7,7 @@ else's query, and a cursor only applies to the query it came from (changing the 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -102,9 +103,16 @@ def _choice(value: str | None, allowed: tuple[Any, ...], default: Any) -> Any:
     return value if value in allowed else default
 
 
+def clean_search(value: str | None, limit: int = MAX_SEARCH) -> str:
+    """Search text as typed, minus control characters (a pasted tab or NUL would match nothing, or
+    make Dataverse refuse the query), spaces trimmed, at most `limit` characters."""
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in value or "")
+    return text.strip()[:limit].strip()
+
+
 def parse_state(args: MultiDict[str, str]) -> ListState:
     """Read the list state from the query string; anything unknown falls back to the default."""
-    search = (args.get("q") or "").strip()[:MAX_SEARCH]
+    search = clean_search(args.get("q"))
     which = cast(CaseFilter, _choice(args.get("which"), FILTERS, "open"))
     sort = cast(CaseSort, _choice(args.get("sort"), SORTS, "ticket_number"))
     default_dir = "desc" if sort == "ticket_number" else "asc"

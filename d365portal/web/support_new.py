@@ -27,6 +27,7 @@ from d365portal.web.forms_support import (
     sign_lookup_cursor,
 )
 from d365portal.web.i18n import gettext as _
+from d365portal.web.listing import clean_search
 from d365portal.web.support import bp, crm, principal
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def _search_associates(search: str, cursor_token: str | None) -> dict[str, Any]:
 
 def _lookup_page(form: LookupForm, alert: str | None = None, status: int = 200) -> tuple[str, int]:
     """Buscar registros as a page: search box, results with radios, Seleccionar / Quitar valor."""
-    search = (form.q.data or "").strip()[:100]
+    search = clean_search(form.q.data)
     context: dict[str, Any] = {
         "form": form,
         "alert": alert,
@@ -181,7 +182,7 @@ def associates() -> tuple[str, int]:
 @login_required
 def associate_results() -> tuple[str, int, dict[str, str]]:
     """The lookup's results as an HTML fragment, for the dialog (one request per search)."""
-    search = (request.args.get("q") or "").strip()[:100]
+    search = clean_search(request.args.get("q"))
     context = _search_associates(search, request.args.get("cursor"))
     body = render_template(
         "support/_associate_table.html", search=search, selected=request.args.get("selected"), **context

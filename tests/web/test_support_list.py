@@ -80,6 +80,14 @@ def test_search_text_is_escaped_not_interpreted(user: FlaskClient) -> None:
     assert rows_of(body) == []
 
 
+def test_a_pasted_control_character_does_not_spoil_the_search(user: FlaskClient) -> None:
+    """Text pasted with a NUL or a tab still finds the case (control characters are dropped)."""
+    for typed in ("B2K8P0\x00", "\tB2K8P0\x1b"):
+        response = user.get(LIST, query_string={"q": typed})
+        assert response.status_code == 200
+        assert numbers(text(response)) == [DEMO_CASE_NUMBER]
+
+
 def test_filter_switches_between_open_resolved_and_all(user: FlaskClient, emulator: Any) -> None:
     resolved = text(user.get(LIST, query_string={"which": "resolved", "size": 50}))
     assert "Mis casos resueltos" in resolved

@@ -62,6 +62,13 @@ def test_lookup_search_narrows_the_rows(user: FlaskClient, draft: dict[str, str]
     assert "No se encontraron registros." in none
 
 
+def test_lookup_search_ignores_pasted_control_characters(user: FlaskClient, draft: dict[str, str]) -> None:
+    body = text(user.post(LOOKUP, data={**draft, "q": "asociado\x00"}))
+    assert [r[1] for r in rows_of(body)] == [DEMO_ASSOCIATE_NAME]
+    fragment = text(user.get(RESULTS, query_string={"q": "\tNombre\x00"}))
+    assert [r[1] for r in rows_of(fragment)] == [DEMO_ASSOCIATE_NAME]
+
+
 def test_lookup_works_as_a_plain_get_page_too(user: FlaskClient) -> None:
     body = text(user.get(LOOKUP, query_string={"q": "Nombre"}))
     assert [r[1] for r in rows_of(body)] == [DEMO_ASSOCIATE_NAME]
