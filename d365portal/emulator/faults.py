@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from typing import Any
@@ -38,7 +39,7 @@ class Faults:
         for name, value in values.items():
             if name not in FAULT_FIELDS:
                 raise ValueError(f"unknown fault {name!r}")
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a number")
             if name.endswith("_ratio") and not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")

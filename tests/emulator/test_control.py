@@ -88,6 +88,11 @@ def test_faults_reject_bad_values(api: Api) -> None:
     assert response.status_code == 400
     response = requests.post(f"{api.url}/_emulator/faults", json={"explode": 1}, timeout=5)
     assert response.status_code == 400
+    before = api.control("GET", "faults")
+    for raw in (b'{"latency_ms": 1e999}', b'{"throttle_ratio": 0.5, "latency_ms": NaN}'):
+        response = requests.post(f"{api.url}/_emulator/faults", data=raw, timeout=5)
+        assert response.status_code == 400, raw
+    assert api.control("GET", "faults") == before  # nothing half-applied
 
 
 def test_control_reset_reseeds(api: Api) -> None:
