@@ -21,6 +21,7 @@ from uuid import UUID
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Kept readable in URLs; everything else (space, &, #, +, %, ?, =, quotes excepted) is percent-encoded.
 _URL_SAFE = "$,()'/:@*"
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 Direction = Literal["asc", "desc"]
 
@@ -184,6 +185,19 @@ def bind(entity_set: str, record_id: UUID | str) -> str:
     return f"/{entity_path(entity_set, record_id)}"
 
 
+def _encode_value(text: str) -> str:
+    # Inside a string literal every reserved character is percent-encoded, as Microsoft's table asks
+    # ("URL encode special characters": $ & + , / : ; = ? @); the query's own syntax stays readable.
+    out, position = [], 0
+    for match in _STRING_LITERAL.finditer(text):
+        out.append(quote(text[position : match.start()], safe=_URL_SAFE))
+        out.append(quote(match.group(0), safe="'()"))
+        position = match.end()
+    out.append(quote(text[position:], safe=_URL_SAFE))
+    return "".join(out)
+
+
 def encode_query(params: Mapping[str, str | int]) -> str:
-    """The query string, percent-encoded (spaces as %20, `&`/`#`/`+`/`%` escaped inside values)."""
-    return "&".join(f"{quote(str(k), safe='$')}={quote(str(v), safe=_URL_SAFE)}" for k, v in params.items())
+    """The query string, percent-encoded (spaces as %20; `&`/`#`/`+`/`%` escaped inside values, and
+    every reserved character inside a string literal)."""
+    return "&".join(f"{quote(str(k), safe='$')}={_encode_value(str(v))}" for k, v in params.items())

@@ -98,3 +98,16 @@ def test_guids_are_validated() -> None:
 def test_encoded_query_escapes_what_would_end_an_option() -> None:
     encoded = odata.encode_query({"$filter": "contains(title,'a&b#c+d%e f')"})
     assert encoded == "$filter=contains(title,'a%26b%23c%2Bd%25e%20f')"
+
+
+def test_reserved_characters_inside_a_literal_are_percent_encoded_as_microsoft_lists_them() -> None:
+    encoded = odata.encode_query(
+        {"$filter": "contains(title,'a$b,c/d:e;f=g?h@i''j') and customerid_account/_x_value eq null"}
+    )
+    assert encoded == (
+        "$filter=contains(title,'a%24b%2Cc%2Fd%3Ae%3Bf%3Dg%3Fh%40i''j')%20and%20"
+        "customerid_account/_x_value%20eq%20null"
+    )
+    assert odata.encode_query({"$select": "a,b", "$expand": "nav($select=c)"}) == (
+        "$select=a,b&$expand=nav($select%3Dc)"
+    )
