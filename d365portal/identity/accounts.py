@@ -207,7 +207,7 @@ class Accounts:
             contact_id = UUID(user_id)
         except (ValueError, TypeError):
             return None
-        if not code or len(code) > 200:
+        if not code or len(code) > 200 or not self.tokens.plausible(code):
             return None
         try:
             contact = self.contacts.get(contact_id)

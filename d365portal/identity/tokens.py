@@ -59,19 +59,32 @@ class ResetTokens:
         tag = self._tag(contact.id, contact.security_stamp, expires, nonce)
         return base64.urlsafe_b64encode(nonce + struct.pack(">I", expires) + tag).decode().rstrip("=")
 
-    def check(self, contact: Contact, token: str, now: float | None = None) -> ParsedToken | None:
-        """The parsed token when it is genuine, unexpired, unused and matches the contact's stamp."""
+    @staticmethod
+    def _decode(token: str, now: float | None = None) -> tuple[bytes, int, bytes] | None:
+        """(nonce, expiry, tag) of a well-formed, unexpired token, else None (no MAC check yet)."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (binascii.Error, ValueError):
             return None
         if len(raw) != _NONCE + 4 + _TAG:
             return None
-        nonce, tag = raw[:_NONCE], raw[_NONCE + 4 :]
         (expires,) = struct.unpack(">I", raw[_NONCE : _NONCE + 4])
-        if not hmac.compare_digest(tag, self._tag(contact.id, contact.security_stamp, expires, nonce)):
-            return None
         if expires < (now if now is not None else time.time()):
+            return None
+        return raw[:_NONCE], expires, raw[_NONCE + 4 :]
+
+    def plausible(self, token: str, now: float | None = None) -> bool:
+        """Whether `token` is well formed and unexpired: worth reading the contact to check it
+        (a garbled or expired link costs no Dataverse request)."""
+        return self._decode(token, now) is not None
+
+    def check(self, contact: Contact, token: str, now: float | None = None) -> ParsedToken | None:
+        """The parsed token when it is genuine, unexpired, unused and matches the contact's stamp."""
+        decoded = self._decode(token, now)
+        if decoded is None:
+            return None
+        nonce, expires, tag = decoded
+        if not hmac.compare_digest(tag, self._tag(contact.id, contact.security_stamp, expires, nonce)):
             return None
         parsed = ParsedToken(nonce=nonce.hex(), expires=expires)
         if self._store.get(f"reset-used:{parsed.nonce}") is not None:

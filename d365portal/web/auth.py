@@ -142,10 +142,15 @@ def reset_password() -> Response | str | tuple[str, int]:
     if request.method == "GET" and request.args.get("done"):
         return render_template("auth/reset_password.html", done=True)
     form = ResetPasswordForm()
-    if request.method == "POST" and not identity().limiter.hit("reset", client_ip()):
-        return _too_many("auth/reset_password.html", form=form, done=False)
     accounts = identity().accounts
-    checked = accounts.check_reset(request.args.get("userId", ""), request.args.get("code", ""))
+    code = request.args.get("code", "")
+    # Opening a link reads the contact from Dataverse: a flood of made-up links (GET or POST) is
+    # limited per address, so it cannot spend the portal's shared Dataverse request allowance.
+    if (request.method == "POST" or accounts.tokens.plausible(code)) and not identity().limiter.hit(
+        "reset", client_ip()
+    ):
+        return _too_many("auth/reset_password.html", form=form, done=False)
+    checked = accounts.check_reset(request.args.get("userId", ""), code)
     if checked is None:
         if request.method == "POST":
             log.warning("password reset with an invalid or used link, ip=%s", client_ip())

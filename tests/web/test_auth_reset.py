@@ -18,6 +18,7 @@ from d365portal.emulator.seed import DEMO_CONTACT_ID, DEMO_EMAIL, DEMO_PASSWORD,
 from tests.browser.conftest import text_body, wait_for_mail
 from tests.web.account_helpers import (
     FORGOT,
+    RESET,
     contact_row,
     csrf_token,
     post_form,
@@ -217,3 +218,42 @@ def test_a_mail_failure_shows_only_the_generic_message_and_is_logged(
     assert "not sent" in caplog.text
     assert "pw-s3cret" not in caplog.text
     assert "code=" not in caplog.text  # the token never reaches the log
+
+
+def _forged_code() -> str:
+    """A well-formed, unexpired code with a made-up MAC (what an attacker can mint at will)."""
+    import base64
+    import os
+    import struct
+    import time
+
+    raw = os.urandom(16) + struct.pack(">I", int(time.time()) + 3600) + os.urandom(32)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_garbled_or_expired_links_cost_no_dataverse_request(client: FlaskClient, emulator: Any) -> None:
+    import base64
+    import struct
+
+    expired = base64.urlsafe_b64encode(bytes(16) + struct.pack(">I", 1_000_000) + bytes(32)).decode()
+    emulator.stats.reset()
+    for code in ("nope", "A" * 70, expired):
+        page = client.get(f"{RESET}?userId={DEMO_CONTACT_ID}&code={code}")
+        assert page.status_code == 400
+        assert "El enlace para restablecer la contraseña no es válido" in text(page)
+    assert emulator.stats.snapshot()["total"] == 0
+
+
+def test_opening_made_up_links_is_rate_limited(settings: Any, emulator: Any) -> None:
+    """Each plausible link costs a Dataverse read, so GETs count against the reset limit too: a
+    flood cannot spend the portal's shared Dataverse allowance."""
+    from d365portal import create_app
+
+    app = create_app(settings.model_copy(update={"reset_rate_per_ip": 2}))
+    app.testing = True
+    client = app.test_client()
+    emulator.stats.reset()
+    statuses = [client.get(f"{RESET}?userId={DEMO_CONTACT_ID}&code={_forged_code()}").status_code
+                for _ in range(4)]
+    assert statuses == [400, 400, 429, 429]
+    assert emulator.stats.snapshot()["total"] == 2
