@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -92,11 +92,23 @@ def required_timestamp(row: Row, column: str) -> datetime:
 
 
 def date_only(row: Row, column: str) -> date | None:
-    """A date-only column: the date part of the UTC instant Dataverse sends, never shifted a day."""
+    """A date-only column, never shifted a day.
+
+    entitlement.startdate/enddate are "UserLocal" columns with the "DateOnly" format (Microsoft's
+    entitlement reference): Dataverse sends the UTC instant of midnight in the time zone of whoever
+    entered the date — 2020-02-01T05:00:00Z from Bogotá, 2020-01-31T23:00:00Z from Madrid. The nearest
+    UTC midnight is that date for every zone from UTC-11 to UTC+12; a plain date stays as it is.
+    """
     value = row.get(column)
     if not value:
         return None
-    return date.fromisoformat(str(value)[:10])
+    text = str(value)
+    if len(text) <= 10:
+        return date.fromisoformat(text)
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(UTC)
+    return (instant + timedelta(hours=12)).date()
 
 
 def uuid(row: Row, column: str) -> UUID:

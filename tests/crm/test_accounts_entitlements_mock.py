@@ -11,8 +11,10 @@ import pytest
 import responses
 
 from d365portal.crm import Crm
+from d365portal.crm.entitlements import entitlement_from_row
 from d365portal.crm.models import Scope
 from d365portal.dataverse.errors import NotFound
+from d365portal.settings import FieldMap
 from tests.dataverse.shapes import BASE, choice, collection, incident, lookup, next_link
 
 ACCOUNT = UUID("5b1e6a2c-1f3d-ea11-a812-000d3a1b2c3d")
@@ -151,3 +153,19 @@ def test_default_entitlement_prefers_the_associates_and_validates_it(
         crm.entitlements.default_for_new_case(ACCOUNT, ASSOCIATE)
     assert crm.entitlements.default_for_new_case(ACCOUNT, None) is None
     assert len(mock.calls) == 3
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "2020-02-01T00:00:00Z",  # entered in UTC (and the emulator's form)
+        "2020-02-01T05:00:00Z",  # entered in Bogotá (UTC-5)
+        "2020-01-31T23:00:00Z",  # entered in Madrid (UTC+1): the UTC date is the day before
+        "2020-01-31T15:00:00Z",  # entered in Tokyo (UTC+9)
+        "2020-02-01",
+    ],
+)
+def test_hour_bank_dates_are_the_day_the_agent_entered(sent: str) -> None:
+    # entitlement.startdate/enddate are UserLocal date-only columns: the local midnight, sent in UTC.
+    bank = entitlement_from_row(entitlement_row(startdate=sent, enddate=sent), FieldMap())
+    assert bank.start_date == bank.end_date == date(2020, 2, 1)
