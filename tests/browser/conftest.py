@@ -15,8 +15,8 @@ LABELS = {"es-ES": ("Usuario", "Contraseña", "Iniciar Sesión"), "en-US": ("Use
 
 
 def field(page: Any, label: str) -> Any:
-    """The input whose <label> reads `label` (a trailing required-field "*" allowed)."""
-    return page.get_by_label(re.compile("^" + re.escape(label) + r"(\s*\*)?$"))
+    """The input whose <label> reads `label` (a required-field "*" before or after it allowed)."""
+    return page.get_by_label(re.compile(r"^(\*\s*)?" + re.escape(label) + r"(\s*\*)?$"))
 
 
 def sign_in(
