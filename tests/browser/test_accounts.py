@@ -181,3 +181,24 @@ def test_recuperacion_de_contrasena(
     sign_in(page, DEMO_USERNAME, NEW_PASSWORD, lang=lang)
     assert page.get_by_role("link", name=DEMO_CONTACT_NAME, exact=True).is_visible()
     assert console_errors == []
+
+
+def test_after_a_refused_submit_focus_is_on_the_field_to_fix_with_its_message(page: Any) -> None:
+    """A keyboard or screen-reader user lands on what to fix, and hears why (aria-describedby)."""
+    sign_in(page, DEMO_USERNAME, "not my password")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "username"
+    described = page.locator("#username").get_attribute("aria-describedby") or ""
+    assert "login-error" in described.split()
+    assert "Usuario o contraseña incorrectos" in page.locator("#login-error").inner_text()
+    sign_in(page)
+    page.goto("/es-ES/profile/ChangePassword")
+    field(page, "Contraseña actual").fill("not my password")
+    field(page, "Contraseña nueva").fill(NEW_PASSWORD)
+    field(page, "Confirmar nueva contraseña").fill(NEW_PASSWORD + "x")
+    page.get_by_role("main").get_by_role("button", name="Cambiar contraseña").click()
+    page.locator("[aria-invalid=true]").first.wait_for()
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == page.locator("[aria-invalid=true]").first.get_attribute("id")
+    described = page.locator(f"#{focused}").get_attribute("aria-describedby") or ""
+    assert f"{focused}-error" in described.split()
