@@ -19,11 +19,12 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class LazyText:
     """A message key rendered in the language of the request that shows it."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **values: object) -> None:
         self.key = key
+        self.values = values
 
     def __str__(self) -> str:
-        return gettext(self.key)
+        return gettext(self.key, **self.values)
 
     def __mod__(self, values: object) -> str:
         # Some WTForms validators interpolate their message (`message % {...}`).
@@ -39,11 +40,16 @@ def _required() -> DataRequired:
     return DataRequired(message=LazyText("auth.required"))  # type: ignore[arg-type]
 
 
+def _at_most(limit: int) -> Length:
+    """At most `limit` characters, said in the page's language (WTForms' own text is English only)."""
+    return Length(max=limit, message=LazyText("auth.too_long", max=limit))  # type: ignore[arg-type]
+
+
 class LoginForm(FlaskForm):
     """Iniciar Sesión: Usuario, Contraseña."""
 
-    username = StringField(LazyText("auth.username"), validators=[_required(), Length(max=100)])  # type: ignore[arg-type]
-    password = PasswordField(LazyText("auth.password"), validators=[_required(), Length(max=256)])  # type: ignore[arg-type]
+    username = StringField(LazyText("auth.username"), validators=[_required(), _at_most(100)])  # type: ignore[arg-type]
+    password = PasswordField(LazyText("auth.password"), validators=[_required(), _at_most(256)])  # type: ignore[arg-type]
     next = HiddenField()
 
 
@@ -54,7 +60,7 @@ class ForgotPasswordForm(FlaskForm):
         LazyText("auth.email"),  # type: ignore[arg-type]
         validators=[
             _required(),
-            Length(max=100),
+            _at_most(100),
             Regexp(EMAIL_PATTERN, message=LazyText("auth.email_invalid")),  # type: ignore[arg-type]
         ],
     )
@@ -88,7 +94,7 @@ class ChangeEmailForm(FlaskForm):
         LazyText("profile.new_email"),  # type: ignore[arg-type]
         validators=[
             _required(),
-            Length(max=100),
+            _at_most(100),
             Regexp(EMAIL_PATTERN, message=LazyText("auth.email_invalid")),  # type: ignore[arg-type]
         ],
     )

@@ -260,3 +260,22 @@ def test_dataverse_down_at_sign_in_is_a_friendly_503(client: FlaskClient, emulat
     assert "Servicio no disponible" in text(response) and "Traceback" not in text(response)
     emulator.faults.clear()
     assert sign_in(client).headers["Location"] == "/es-ES/"
+
+
+@pytest.mark.parametrize(
+    "lang,message",
+    [
+        ("es-ES", "Admite como máximo 100 caracteres."),
+        ("en-US", "This field can be at most 100 characters long."),
+    ],
+)
+def test_an_overlong_value_is_refused_in_the_pages_language(
+    client: FlaskClient, lang: str, message: str
+) -> None:
+    login = f"/{lang}/Account/Login/Login"
+    forgot = f"/{lang}/Account/Login/ForgotPassword"
+    too_long = ((login, {"username": "u" * 101, "password": "x"}), (forgot, {"email": "a" * 95 + "@x.com"}))
+    for url, data in too_long:
+        body = text(post_form(client, url, data))
+        assert message in body
+        assert "Field cannot be longer" not in body
