@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 from d365portal.dataverse import odata
 from d365portal.dataverse.auth import TokenProvider
 from d365portal.dataverse.context import current_request_id, metrics
-from d365portal.dataverse.errors import DataverseError, InvalidQuery, Throttled
+from d365portal.dataverse.errors import DataverseError, InvalidQuery, Throttled, Unavailable
 from d365portal.dataverse.retry import run_with_retries
 from d365portal.dataverse.wire import (  # noqa: F401 - re-exported for callers of the client module
     ANNOTATIONS,
@@ -150,7 +150,11 @@ class DataverseClient:
         retry: bool,
         timeout: tuple[float, float],
     ) -> requests.Response:
-        token = self.token_provider.get_token(force_refresh=force_refresh)
+        try:
+            token = self.token_provider.get_token(force_refresh=force_refresh)
+        except Unavailable as exc:
+            exc.not_sent = True  # type: ignore[attr-defined]  # Dataverse never saw this attempt
+            raise
         all_headers = {**headers, "Authorization": f"Bearer {token}"}
         started = time.perf_counter()
         try:

@@ -290,3 +290,28 @@ def test_retry_after_as_an_http_date_is_honoured(
     assert dv.whoami() == WHOAMI
     [waited] = sleeps
     assert 4.0 <= waited <= 6.0
+
+
+
+class _BlippingProvider:
+    """A token provider whose identity provider is unreachable once, then answers."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def get_token(self, *, force_refresh: bool = False) -> str:
+        self.asked += 1
+        if self.asked == 1:
+            raise Unavailable("could not reach the identity provider at https://login.microsoftonline.com")
+        return "tok"
+
+
+def test_a_post_is_retried_when_the_token_could_not_be_fetched(
+    mock: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    # Dataverse never saw the first attempt, so even a non-idempotent call may go again.
+    new_id = "0c7a1f4e-8d2b-ea11-a813-000d3a1b2c3d"
+    mock.post(f"{BASE}incidents", status=204, headers={"OData-EntityId": f"{BASE}incidents({new_id})"})
+    client = DataverseClient(BASE, _BlippingProvider(), retry_budget=10.0, sleep=sleeps)
+    assert client.create("incidents", {"title": "x"}) == UUID(new_id)
+    assert len(mock.calls) == 1 and len(sleeps) == 1
