@@ -24,6 +24,9 @@ from d365portal.web.auth_context import SESSION_KEY, Principal, current_principa
 from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.i18n import gettext
 
+# A new case typed before the session ended (support_new keeps it here until the user signs in again).
+DRAFT_KEY = "case_draft"
+
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
 log = logging.getLogger(__name__)
 
@@ -84,9 +87,12 @@ def login() -> Response | str | tuple[str, int]:
                 email=contact.email,
             )
             server_session = _server_session()
+            draft = server_session.get(DRAFT_KEY)  # a new case typed before the session ended
             server_session.rotate()  # a new session id: a cookie planted before sign-in is worthless
             server_session.clear()
             server_session[SESSION_KEY] = principal.to_session()
+            if isinstance(draft, dict):
+                server_session[DRAFT_KEY] = draft
             log.info("sign-in succeeded: username=%r contact=%s ip=%s", principal.username, contact.id, ip)
             if result.upgraded_from:
                 log.info("password hash of contact %s upgraded from %s to argon2id",

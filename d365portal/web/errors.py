@@ -49,6 +49,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:
         log.warning("CSRF check failed: %s", exc.description)
+        from d365portal.web import support_new  # the web package imports this module first
+
+        if request.method == "POST" and request.endpoint in support_new.DRAFT_ENDPOINTS:
+            return support_new.draft_after_expired_form()  # keep a long description typed
         return render_error(400, csrf=True)
 
     @app.errorhandler(NotFound)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.crm.models import NewCase
 from d365portal.dataverse.errors import Conflict, DataverseError, InvalidQuery, NotFound
-from d365portal.web.auth_context import login_required
+from d365portal.web.auth import DRAFT_KEY
+from d365portal.web.auth_context import current_principal, login_required
 from d365portal.web.forms_support import (
     LookupForm,
     NewCaseForm,
@@ -32,6 +33,8 @@ from d365portal.web.support import bp, crm, principal
 
 log = logging.getLogger(__name__)
 LOOKUP_PAGE_SIZE = 25
+DRAFT_FIELDS = ("title", "description", "associate_id", "associate_name")
+DRAFT_ENDPOINTS = frozenset({"support.new_case", "support.associates"})
 View = str | tuple[str, int] | Response
 
 
@@ -57,6 +60,11 @@ def new_case() -> View:
     form = NewCaseForm().localize()
     if request.method == "GET":
         form.case_token.data = issue_case_token(user)
+        draft = session.pop(DRAFT_KEY, None)
+        if isinstance(draft, dict):  # typed before the session ended: give it back
+            for name in DRAFT_FIELDS:
+                getattr(form, name).data = str(draft.get(name) or "")
+            return _form_page(form, _("support.draft_restored"))
         return _form_page(form)
     intent = request.form.get("intent", "send")
     if read_case_token(form.case_token.data, user) is None:
@@ -72,6 +80,21 @@ def new_case() -> View:
     if intent == "select":
         return _select_associate(form)
     return _submit(form)
+
+
+def draft_after_expired_form() -> tuple[str, int]:
+    """A new-case post whose CSRF token no longer matches: the session ended (idle or absolute
+    timeout, signed out elsewhere) or was replaced. Nothing typed is lost: signed in, the form comes
+    back as typed (same case GUID); signed out, the draft waits in the session for the sign-in."""
+    if current_principal() is not None:
+        form = NewCaseForm().localize()
+        return _form_page(form, _("support.form_expired"), 400)
+    from d365portal.web.account_forms import LoginForm
+
+    session[DRAFT_KEY] = {name: request.form.get(name, "")[:4000] for name in DRAFT_FIELDS}
+    login = LoginForm(formdata=None)
+    login.next.data = url_for("support.new_case")
+    return render_template("auth/login.html", form=login, failed=False, draft_kept=True), 400
 
 
 def _select_associate(form: NewCaseForm) -> View:

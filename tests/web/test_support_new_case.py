@@ -281,3 +281,50 @@ def test_control_characters_are_refused_with_a_clear_message_and_the_input_kept(
     assert "El texto contiene caracteres de control que no se pueden guardar" in body
     assert "Con un NUL" in body and ("Título bueno" in body or "Descripción\tbuena" in body)
     assert not [row for row in emulator.store.query("incidents") if "NUL" in (row.get(field) or "")]
+
+
+def test_a_case_typed_while_the_session_ended_is_kept_through_signing_in_again(
+    client: FlaskClient, emulator: Any
+) -> None:
+    """Idle timeout while typing a long description: "Enviar" asks to sign in again, and the form
+    comes back with everything typed."""
+    from tests.web import account_helpers
+
+    account_helpers.sign_in(client)
+    data = {**open_form(client), "title": "Escrito con calma", "description": "Línea uno\nLínea dos" * 50,
+            "associate_id": str(DEMO_ASSOCIATE_ID), "associate_name": DEMO_ASSOCIATE_NAME}
+    client.delete_cookie(account_helpers.COOKIE)  # the session ended on the server meanwhile
+    refused = client.post(FORM, data=data)
+    assert refused.status_code == 400
+    assert "Su sesión terminó antes de enviar el caso. Inicie sesión de nuevo" in text(refused)
+    assert not cases_titled(emulator, "Escrito con calma")
+    signed_in = account_helpers.sign_in(client, next_url=FORM)
+    assert signed_in.headers["Location"] == FORM
+    page = client.get(FORM)
+    body = text(page)
+    assert "Recuperamos lo que escribió" in body
+    assert 'value="Escrito con calma"' in body and "Línea uno\nLínea dos" in body
+    assert f'value="{DEMO_ASSOCIATE_NAME}"' in body
+    resent = client.post(FORM, data={**data, "csrf_token": hidden(page.get_data(as_text=True), "csrf_token"),
+                                      "case_token": hidden(page.get_data(as_text=True), "case_token")})
+    assert resent.status_code == 302
+    assert len(cases_titled(emulator, "Escrito con calma")) == 1
+    assert "Recuperamos" not in text(client.get(FORM))  # given back once
+
+
+def test_a_form_from_an_earlier_session_comes_back_as_typed(client: FlaskClient, emulator: Any) -> None:
+    from tests.web import account_helpers
+
+    account_helpers.sign_in(client)
+    data = {**open_form(client), "title": "De otra pestaña", "description": "Texto largo"}
+    client.delete_cookie(account_helpers.COOKIE)  # the session ended; signed in again in another tab:
+    account_helpers.sign_in(client)  # a new session with a new CSRF token
+    refused = client.post(FORM, data=data)
+    body = text(refused)
+    assert refused.status_code == 400
+    assert "El formulario caducó. Revise los datos y pulse «Enviar» de nuevo." in body
+    assert 'value="De otra pestaña"' in body and "Texto largo</textarea>" in body
+    fresh = hidden(refused.get_data(as_text=True), "csrf_token")
+    again = client.post(FORM, data={**data, "csrf_token": fresh})
+    assert again.status_code == 302
+    assert len(cases_titled(emulator, "De otra pestaña")) == 1
