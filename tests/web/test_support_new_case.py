@@ -328,3 +328,16 @@ def test_a_form_from_an_earlier_session_comes_back_as_typed(client: FlaskClient,
     again = client.post(FORM, data={**data, "csrf_token": fresh})
     assert again.status_code == 302
     assert len(cases_titled(emulator, "De otra pestaña")) == 1
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}])
+def test_a_forged_cross_site_post_keeps_no_draft_and_writes_no_session(
+    client: FlaskClient, emulator: Any, headers: dict[str, str]
+) -> None:
+    """A page elsewhere posting to the form (no session cookie with SameSite=Lax) gets the plain
+    'page expired' error: no new session cookie that would sign the visitor out, no planted draft."""
+    response = client.post(FORM, data={"title": "Plantado", "description": "x"}, headers=headers)
+    assert response.status_code == 400
+    assert "La página caducó" in text(response)
+    assert "Set-Cookie" not in response.headers
+    assert not cases_titled(emulator, "Plantado")
