@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from d365portal.dataverse.errors import (
     AuthenticationFailed,
@@ -16,6 +17,7 @@ from d365portal.dataverse.errors import (
     Throttled,
     Unavailable,
 )
+from d365portal.web.auth_context import current_principal
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +49,15 @@ def init_app(app: Flask) -> None:
         return render_error(exc.code or 500)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+    def csrf_error(exc: CSRFError) -> tuple[str, int] | Response:
         log.warning("CSRF check failed: %s", exc.description)
         from d365portal.web import support_new  # the web package imports this module first
 
         if request.method == "POST" and request.endpoint in support_new.DRAFT_ENDPOINTS:
             return support_new.draft_after_expired_form()  # keep a long description typed
+        if request.endpoint == "auth.logout" and current_principal() is None:
+            # "Cerrar sesión" on a page left open past the idle timeout: already signed out.
+            return redirect(url_for("auth.login"))
         return render_error(400, csrf=True)
 
     @app.errorhandler(NotFound)

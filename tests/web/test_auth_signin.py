@@ -21,6 +21,7 @@ from d365portal.emulator.seed import (
 )
 from d365portal.identity.passwords import aspnet_v2_hash, aspnet_v3_hash
 from tests.web.account_helpers import (
+    COOKIE,
     LOGIN,
     LOGOUT,
     contact_row,
@@ -194,6 +195,16 @@ def test_posts_without_csrf_token_are_refused(app: Flask, client: FlaskClient) -
     sign_in(client)
     assert client.post(LOGOUT).status_code == 400  # sign-out needs the token too
     assert DEMO_CONTACT_NAME in text(client.get("/es-ES/"))
+
+
+def test_sign_out_after_the_session_timed_out_just_lands_on_sign_in(client: FlaskClient) -> None:
+    """"Cerrar sesión" on a page left open past the idle timeout: no "page expired" error."""
+    sign_in(client)
+    token = csrf_token(client, "/es-ES/profile/")
+    client.delete_cookie(COOKIE)  # the server forgot the session meanwhile
+    response = client.post(LOGOUT, data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == LOGIN
 
 
 def test_sign_in_is_rate_limited_per_ip(settings: Any) -> None:
