@@ -101,8 +101,9 @@ class DataverseClient:
         def attempt() -> requests.Response:
             attempts["n"] += 1
             timeout = self.timeout
-            if attempts["n"] > 1:  # a retry may only use what is left of the budget
-                timeout = (self.timeout[0], max(0.5, min(self.timeout[1], deadline - time.monotonic())))
+            if attempts["n"] > 1:  # a retry may only use what is left of the budget (connect and read)
+                left = max(0.5, deadline - time.monotonic())
+                timeout = (min(self.timeout[0], left), min(self.timeout[1], left))
             return self._send(method, url, base_headers, json, retry=attempts["n"] > 1, timeout=timeout)
 
         def may_retry(error: DataverseError) -> bool:

@@ -254,7 +254,7 @@ def test_a_retry_only_gets_what_is_left_of_the_budget(mock: responses.RequestsMo
     assert client.whoami() == WHOAMI
     first, second = (c.request.req_kwargs["timeout"] for c in mock.calls)
     assert first == (3.05, 8.0)
-    assert second[0] == 3.05 and 0.5 <= second[1] <= 2.0
+    assert 0.5 <= second[0] <= 2.0 and 0.5 <= second[1] <= 2.0  # not 3.05 s to connect past the budget
     assert "Prefer" not in mock.calls[1].request.headers  # a function call asks for no annotations
 
 
