@@ -14,7 +14,14 @@ from typing import Any
 from bench import idp, report
 from bench.journey import Customer, JourneyError
 from bench.load import run_load
-from bench.measure import EmulatorProbe, calibrate, overhead, scale_check, time_inside_app
+from bench.measure import (
+    EmulatorProbe,
+    calibrate,
+    overhead,
+    request_log_figures,
+    scale_check,
+    time_inside_app,
+)
 from bench.plot import plot_latency
 from bench.processes import PROJECT_ROOT, MemorySampler
 from bench.seeding import BENCH_PASSWORD, LARGE_USER, SMALL_USER, bench_username
@@ -167,10 +174,13 @@ def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any])
     )
     with stack.portal.log_path.open(errors="replace") as log:
         log.seek(log_offset)
-        inside = time_inside_app(log.read())
+        log_text = log.read()
+    inside, logged = time_inside_app(log_text), request_log_figures(log_text)
     for page, figures in result["overhead"].items():
         # The request log leaves out query strings: a search is logged as the case list.
-        figures["inside_app_p50_ms"] = inside.get("case_list" if page == "search" else page)
+        logged_as = "case_list" if page == "search" else page
+        figures["inside_app_p50_ms"] = inside.get(logged_as)
+        figures.update(logged.get(logged_as, {}))
     _say(f"load: {args.users} customers for {args.duration:.0f} s…")
     before_load = memory.current()
     probe.reset()

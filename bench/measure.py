@@ -214,3 +214,26 @@ def time_inside_app(log_text: str) -> dict[str, float]:
         method, path, _status, total, _calls, dataverse = match.groups()
         own[classify(method, "http://portal" + path)].append(float(total) - float(dataverse))
     return {page: round(percentile(values, 50) or 0.0, 2) for page, values in own.items()}
+
+
+def request_log_figures(log_text: str) -> dict[str, dict[str, float]]:
+    """p50 per page of the portal's request log: whole request, its Dataverse calls, and the rest.
+
+    With the page's p50 from outside, this splits `overhead_ms` into the time before and after Flask
+    (HTTP client and server, gunicorn, session), inside the app, and the portal's own Dataverse call
+    against the same requests made directly."""
+    total: dict[str, list[float]] = defaultdict(list)
+    dataverse: dict[str, list[float]] = defaultdict(list)
+    for match in _LOG_LINE.finditer(log_text):
+        method, path, _status, duration, _calls, dataverse_ms = match.groups()
+        page = classify(method, "http://portal" + path)
+        total[page].append(float(duration))
+        dataverse[page].append(float(dataverse_ms))
+    return {
+        page: {
+            "request_log_p50_ms": round(percentile(total[page], 50) or 0.0, 2),
+            "portal_dataverse_p50_ms": round(percentile(dataverse[page], 50) or 0.0, 2),
+        }
+        for page in total
+    }
+

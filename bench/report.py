@@ -95,7 +95,17 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _inside(figure: dict[str, Any]) -> str:
     inside = figure.get("inside_app_p50_ms")
-    return "" if inside is None else f"; the portal's request log puts {inside} ms of it inside the app"
+    if inside is None:
+        return ""
+    why = f"; the portal's request log puts {inside} ms of it inside the app"
+    logged, dataverse = figure.get("request_log_p50_ms"), figure.get("portal_dataverse_p50_ms")
+    if logged is not None and dataverse is not None:
+        outside = round(figure["page_p50_ms"] - logged, 2)
+        why += (
+            f", {outside} ms outside Flask's request (HTTP client and server, gunicorn, session), "
+            f"and its own Dataverse calls at {dataverse} ms"
+        )
+    return why
 
 
 def _scale_why(scale: dict[str, Any]) -> str:

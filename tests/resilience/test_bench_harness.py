@@ -155,3 +155,29 @@ def test_time_inside_the_app_comes_from_the_request_log() -> None:
         ]
     )
     assert time_inside_app(log) == {"case_list": 8.0, "search": 6.5}
+
+
+def test_request_log_splits_a_page_into_before_flask_inside_and_dataverse() -> None:
+    from bench.measure import request_log_figures
+
+    log = "\n".join(
+        [
+            "2026-11-27T22:49:39.863+00:00 INFO d365portal.request: GET /es-ES/support/ 200 70.0ms "
+            "dataverse=1/61.0ms request_id=a",
+            "2026-11-27T22:49:40.100+00:00 INFO d365portal.request: GET /es-ES/support/ 200 64.0ms "
+            "dataverse=1/57.0ms request_id=c",
+            "2026-11-27T22:49:40.200+00:00 INFO d365portal.request: GET /es-ES/ 200 1.0ms "
+            "dataverse=0/0.0ms request_id=d",
+        ]
+    )
+    assert request_log_figures(log) == {
+        "case_list": {"request_log_p50_ms": 67.0, "portal_dataverse_p50_ms": 59.0},
+        "home": {"request_log_p50_ms": 1.0, "portal_dataverse_p50_ms": 0.0},
+    }
+    data = _report({"case_list": 1}, 9.5, 0, 2)
+    data["overhead"]["case_list"].update(  # type: ignore[index]
+        inside_app_p50_ms=8.0, request_log_p50_ms=67.0, portal_dataverse_p50_ms=59.0, page_p50_ms=70.0
+    )
+    why = {b["name"]: b for b in report.budgets(data)}["overhead_ms p50: case_list"]["why"]
+    assert "8.0 ms of it inside the app, 3.0 ms outside Flask's request" in why
+    assert "its own Dataverse calls at 59.0 ms" in why
