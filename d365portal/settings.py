@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -137,6 +145,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("must be an IANA time zone such as America/Bogota") from exc
         return value
+
+    @model_validator(mode="after")
+    def _retries_fit_in_a_worker(self) -> Settings:
+        # A page makes up to two Dataverse calls, each retried for at most the budget: both must
+        # end before gunicorn gives up on the worker, or the user gets a dropped connection
+        # instead of the "try again" page.
+        if 2 * self.retry_budget_seconds + 2 >= self.worker_timeout:
+            raise ValueError(
+                f"retry_budget_seconds ({self.retry_budget_seconds:g}) must be less than half of "
+                f"worker_timeout ({self.worker_timeout}) minus 1 second: a page makes up to two "
+                "Dataverse calls and must answer before the worker is timed out"
+            )
+        return self
 
     @property
     def web_api_url(self) -> str:

@@ -149,3 +149,14 @@ def test_settings_render_secrets_masked(clean_env: Path) -> None:
     settings = Settings(client_secret=SECRET, static_token=SECRET, smtp_url=f"smtp://u:{SECRET}@h")
     assert SECRET not in repr(settings)
     assert SECRET not in settings.model_dump_json()
+
+
+def test_a_retry_budget_that_outlasts_the_worker_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two Dataverse calls a page, each retried up to the budget, must finish before gunicorn's timeout.
+    monkeypatch.setenv("D365_WORKER_TIMEOUT", "20")
+    monkeypatch.setenv("D365_RETRY_BUDGET_SECONDS", "10")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert "retry_budget_seconds (10)" in str(refused.value) and "worker_timeout (20)" in str(refused.value)
+    monkeypatch.setenv("D365_RETRY_BUDGET_SECONDS", "8")
+    assert load_settings().retry_budget_seconds == 8
