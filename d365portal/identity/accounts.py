@@ -173,7 +173,14 @@ class Accounts:
         if credentials is None:
             dummy_verify(password)
             return None
+        # The same lockout as sign-in: a borrowed session must not be a way to guess the password.
+        contact, now = credentials.contact, datetime.now(UTC)
+        lockout_end = _utc(contact.lockout_end)
+        if contact.lockout_enabled and lockout_end is not None and lockout_end > now:
+            dummy_verify(password)
+            return None
         if not verify_password(credentials.password_hash, password):
+            self._count_failure(credentials, now)
             return None
         return credentials
 

@@ -87,6 +87,25 @@ def test_change_password_says_why_it_refuses(signed_in: FlaskClient, emulator: A
     assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_passwordhash"] == before
 
 
+def test_guessing_the_current_password_counts_towards_the_lockout(
+    signed_in: FlaskClient, app: Flask, emulator: Any
+) -> None:
+    """A session left open (or stolen) is no way round the lockout: wrong current passwords on
+    Cambiar contraseña / Cambiar correo electrónico count like failed sign-ins."""
+    for attempt in range(5):
+        page = change_password(signed_in, f"guess number {attempt}", NEW_PASSWORD)
+        assert "La contraseña actual no es correcta." in text(page)
+        app.extensions["identity"].accounts.wait()
+    assert contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_lockoutenddate"] is not None
+    before = contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_passwordhash"]
+    locked = change_password(signed_in, DEMO_PASSWORD, NEW_PASSWORD)  # even the right one, now
+    assert "La contraseña actual no es correcta." in text(locked)
+    email = post_form(signed_in, CHANGE_EMAIL, {"email": "otra@inovait.co", "current": DEMO_PASSWORD})
+    assert "La contraseña actual no es correcta." in text(email)
+    row = contact_row(emulator, DEMO_CONTACT_ID)
+    assert row["adx_identity_passwordhash"] == before and row["emailaddress1"] == DEMO_EMAIL
+
+
 def test_change_email_updates_the_contact_and_tells_the_old_address(
     signed_in: FlaskClient, app: Flask, emulator: Any
 ) -> None:
