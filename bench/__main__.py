@@ -180,7 +180,8 @@ def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any])
         # The request log leaves out query strings: a search is logged as the case list.
         logged_as = "case_list" if page == "search" else page
         figures["inside_app_p50_ms"] = inside.get(logged_as)
-        figures.update(logged.get(logged_as, {}))
+        if logged_as == page:  # the split needs the page's own request times, not a mix of two pages
+            figures.update(logged.get(page, {}))
     _say(f"load: {args.users} customers for {args.duration:.0f} s…")
     before_load = memory.current()
     probe.reset()
