@@ -47,6 +47,9 @@
       headers: { "Accept": "text/html" },
       signal: pending.signal
     }).then(function (response) {
+      if (response.redirected && response.url.indexOf("/Account/Login/Login") !== -1) {
+        throw new Error("signed-out"); // the session ended: "Enviar" keeps the draft through sign-in
+      }
       if (!response.ok || response.headers.get("X-Fragment") !== "associates") {
         throw new Error("unavailable");
       }
@@ -60,7 +63,7 @@
       if (summary) { summary.hidden = true; } // announced once, in the dialog's status line
     }).catch(function (error) {
       if (error && error.name === "AbortError") { return; }
-      say(message("unavailable"));
+      say(message(error && error.message === "signed-out" ? "signed-out" : "unavailable"));
     }).then(function () {
       results.removeAttribute("aria-busy");
     });
