@@ -18,12 +18,19 @@ from d365portal.dataverse.errors import (
     Unavailable,
 )
 from d365portal.web.auth_context import current_principal
+from d365portal.web.security import same_origin
 
 log = logging.getLogger(__name__)
 
 # Which template and status each HTTP error gets.
 _PAGES = {400: "bad_request", 403: "forbidden", 404: "not_found", 429: "too_many", 503: "unavailable"}
 
+
+# Public forms re-shown as typed when their page outlived the session: endpoint → (template, form).
+_ACCOUNT_FORMS = {
+    "auth.login": ("auth/login.html", "login"),
+    "auth.forgot_password": ("auth/forgot_password.html", "forgot"),
+}
 
 # Dataverse busy or down: worth trying again in a moment (the form keeps what the user typed).
 TRANSIENT = (Throttled, Unavailable)
@@ -58,6 +65,15 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "auth.logout" and current_principal() is None:
             # "Cerrar sesión" on a page left open past the idle timeout: already signed out.
             return redirect(url_for("auth.login"))
+        stale = bool(request.form.get("csrf_token"))  # the portal's own form, its token outlived
+        if request.method == "POST" and request.endpoint in _ACCOUNT_FORMS and stale and same_origin():
+            # The sign-in or forgot page left open past the idle timeout: the same page again, as
+            # typed (never the password), with a fresh token; nothing is done with the post.
+            from d365portal.web.account_forms import ForgotPasswordForm, LoginForm
+
+            template, form_class = _ACCOUNT_FORMS[request.endpoint]
+            form = LoginForm() if form_class == "login" else ForgotPasswordForm()
+            return render_template(template, form=form, expired=True, failed=False, sent=False), 400
         return render_error(400, csrf=True)
 
     @app.errorhandler(NotFound)

@@ -46,6 +46,16 @@ def _headers(response: Response, *, demo: bool) -> Response:
     return response
 
 
+def same_origin() -> bool:
+    """Whether the browser says this post came from the portal's own pages (Fetch metadata, else the
+    Origin header; a client that sends neither is taken at its word, as the CSRF token was its check)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    return origin is None or origin.rstrip("/") == request.host_url.rstrip("/")
+
+
 def _must_not_store() -> bool:
     """Signed-in pages and the account pages; static files stay cacheable."""
     if request.endpoint == "static":

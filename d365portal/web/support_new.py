@@ -30,6 +30,7 @@ from d365portal.web.forms_support import (
 )
 from d365portal.web.i18n import gettext as _
 from d365portal.web.listing import clean_search
+from d365portal.web.security import same_origin
 from d365portal.web.support import bp, crm, principal
 
 log = logging.getLogger(__name__)
@@ -83,21 +84,11 @@ def new_case() -> View:
     return _submit(form)
 
 
-def _same_origin() -> bool:
-    """Whether the browser says this post came from the portal's own pages (Fetch metadata, else the
-    Origin header; a client that sends neither is taken at its word, as the CSRF token was its check)."""
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site == "same-origin"
-    origin = request.headers.get("Origin")
-    return origin is None or origin.rstrip("/") == request.host_url.rstrip("/")
-
-
 def draft_after_expired_form() -> tuple[str, int]:
     """A new-case post whose CSRF token no longer matches: the session ended (idle or absolute
     timeout, signed out elsewhere) or was replaced. Nothing typed is lost: signed in, the form comes
     back as typed (same case GUID); signed out, the draft waits in the session for the sign-in."""
-    if not _same_origin():
+    if not same_origin():
         # A forged cross-site post: no session written (it must neither sign the visitor out by
         # replacing the cookie nor plant a draft).
         return render_error(400, csrf=True)

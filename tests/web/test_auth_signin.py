@@ -207,6 +207,35 @@ def test_sign_out_after_the_session_timed_out_just_lands_on_sign_in(client: Flas
     assert response.headers["Location"] == LOGIN
 
 
+def test_a_sign_in_page_left_open_past_the_timeout_comes_back_as_typed(client: FlaskClient) -> None:
+    token = csrf_token(client, LOGIN)
+    client.delete_cookie(COOKIE)  # the anonymous session (and its CSRF token) expired meanwhile
+    data = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "csrf_token": token}
+    again = client.post(LOGIN, data=data)
+    body = text(again)
+    assert again.status_code == 400
+    assert "La página caducó. Vuelva a enviar el formulario." in body
+    assert f'value="{DEMO_USERNAME}"' in body and DEMO_PASSWORD not in body
+    assert client.get("/es-ES/").status_code == 302  # not signed in by the stale post
+    fresh = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', again.get_data(as_text=True))
+    assert fresh
+    signed_in = client.post(LOGIN, data={**data, "csrf_token": fresh.group(1)})
+    assert signed_in.headers["Location"] == "/es-ES/"
+    cross_site = {"Sec-Fetch-Site": "cross-site"}  # posted from another site: the plain error page
+    forged = client.post(LOGIN, data={"username": "x", "password": "y"}, headers=cross_site)
+    assert "La página caducó" in text(forged) and 'name="username"' not in forged.get_data(as_text=True)
+
+
+def test_a_forgot_page_left_open_past_the_timeout_comes_back_as_typed(client: FlaskClient) -> None:
+    forgot = "/es-ES/Account/Login/ForgotPassword"
+    token = csrf_token(client, forgot)
+    client.delete_cookie(COOKIE)
+    again = client.post(forgot, data={"email": "lmelo@inovait.co", "csrf_token": token})
+    assert again.status_code == 400
+    assert "La página caducó. Vuelva a enviar el formulario." in text(again)
+    assert 'value="lmelo@inovait.co"' in text(again)
+
+
 def test_sign_in_is_rate_limited_per_ip(settings: Any) -> None:
     from d365portal import create_app
 
