@@ -160,6 +160,15 @@ class ContactRepository:
         body = {identity_column(self._fieldmap, k): _column_value(v) for k, v in changes.items()}
         self._client.update("contacts", UUID(str(contact_id)), body, etag=etag)
 
-    def update_email(self, contact_id: UUID, email: str) -> None:
-        """Set emailaddress1."""
-        self._client.update("contacts", UUID(str(contact_id)), {"emailaddress1": email.strip()})
+    def update_email(
+        self, contact_id: UUID, email: str, identity_changes: Mapping[str, Any] | None = None
+    ) -> None:
+        """Set emailaddress1, and in the same request any identity fields that go with it (a new
+        security stamp, the address no longer confirmed)."""
+        changes = dict(identity_changes or {})
+        unknown = set(changes) - set(IDENTITY_FIELDS)
+        if unknown:
+            raise ValueError(f"not identity fields: {', '.join(sorted(unknown))}")
+        body = {identity_column(self._fieldmap, k): _column_value(v) for k, v in changes.items()}
+        body["emailaddress1"] = email.strip()
+        self._client.update("contacts", UUID(str(contact_id)), body)

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, sess
 from werkzeug.wrappers import Response
 
 from d365portal.identity import identity
+from d365portal.identity.accounts import new_security_stamp
 from d365portal.identity.sessions import ServerSession
 from d365portal.mail.messages import email_changed_message
 from d365portal.web.account_forms import ChangeEmailForm, ChangePasswordForm
@@ -108,7 +109,11 @@ def _change_email(form: ChangeEmailForm, principal: Principal) -> bool:
     if contact.email and contact.email.lower() == new_address.lower():
         form.email.errors = [gettext("profile.email_same")]
         return False
-    accounts.contacts.update_email(contact.id, new_address)
+    # A new security stamp kills reset links already mailed to the old address; the new address
+    # is not confirmed until a reset link sent to it is used. One request for all of it.
+    accounts.contacts.update_email(
+        contact.id, new_address, {"security_stamp": new_security_stamp(), "email_confirmed": False}
+    )
     if contact.email:
         message = email_changed_message(contact, contact.email, new_address)
         current_app.extensions["mailer"].send_later(message)

@@ -121,6 +121,24 @@ def test_change_email_updates_the_contact_and_tells_the_old_address(
     assert "lorena.melo@inovait.co" in text_body(notice)
 
 
+def test_change_email_kills_reset_links_mailed_to_the_old_address(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    from tests.web.test_auth_reset import request_link, reset
+
+    link = request_link(app, client)  # mailed to the old address before the change
+    stamp_before = contact_row(emulator, DEMO_CONTACT_ID)["adx_identity_securitystamp"]
+    sign_in(client)
+    post_form(client, CHANGE_EMAIL, {"email": "lorena.melo@inovait.co", "current": DEMO_PASSWORD})
+    row = contact_row(emulator, DEMO_CONTACT_ID)
+    assert row["adx_identity_securitystamp"] != stamp_before
+    assert row["adx_identity_emailaddress1confirmed"] is False
+    stranger = app.test_client()
+    refused = reset(stranger, link)
+    assert refused.status_code == 400 and "no es válido" in text(refused)
+    assert sign_in(stranger, password=DEMO_PASSWORD).headers["Location"] == "/es-ES/"  # unchanged
+
+
 def test_change_email_needs_the_current_password_and_keeps_the_typed_address(
     signed_in: FlaskClient, emulator: Any
 ) -> None:
