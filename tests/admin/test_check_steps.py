@@ -3,7 +3,6 @@ certificate is not within 30 days of expiry."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,14 +12,10 @@ import pytest
 
 from d365portal.admin.check_steps import Context, step_certificate, step_mail
 from d365portal.settings import Settings
+from tests.conftest import free_port
 
 PASSWORD = "right-Pass-0042"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from d365portal.emulator.seed import DEMO_CASE_ID
-from tests.emulator.conftest import free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.live
 AUTH = {"Authorization": "Bearer cli-token"}

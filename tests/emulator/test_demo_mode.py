@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.emulator.conftest import free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.live
 
