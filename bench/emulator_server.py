@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import make_server
-
 from bench.seeding import seed_bench_users, seed_scale_accounts
 
 StartResponse = Callable[..., Any]
@@ -103,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from d365portal.emulator import create_emulator_app
+    from d365portal.serving import loopback_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request: it costs CPU
     started = time.monotonic()
@@ -113,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.scale:
         seed_scale_accounts(app.store)
     print(f"seeded in {time.monotonic() - started:.1f} s", flush=True)
-    server = make_server("127.0.0.1", args.port, TrafficRecorder(app), threaded=True)
+    server = loopback_server("127.0.0.1", args.port, TrafficRecorder(app))
     print(f"emulator ready on http://127.0.0.1:{args.port}", flush=True)
     try:
         server.serve_forever()

@@ -105,7 +105,7 @@ class Stack:
                 "--threads",
                 str(opts.threads),
                 "--worker-class",
-                "gthread",
+                "d365portal.admin.serve.PortalThreadWorker",
                 "--bind",
                 f"127.0.0.1:{portal_port}",
                 "d365portal.wsgi:app",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from d365portal.admin.cli import check_command, serve_command, users_group
-from d365portal.emulator.cli import demo_command, emulator_command
+from d365portal.admin.demo import demo_command
+from d365portal.emulator.cli import emulator_command
 
 
 @click.group()

@@ -19,9 +19,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from d365portal import create_app
+from d365portal.serving import loopback_server
 from d365portal.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -73,7 +74,7 @@ class ServedApp:
 
     def __init__(self, wsgi_app: Any, port: int = 0) -> None:
         self.wsgi_app = wsgi_app
-        self.server: BaseWSGIServer = make_server("127.0.0.1", port, wsgi_app, threaded=True)
+        self.server: BaseWSGIServer = loopback_server("127.0.0.1", port, wsgi_app)
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -87,7 +88,7 @@ class ServedApp:
 
     def restart(self) -> None:
         """Serve again on the same port."""
-        self.server = make_server("127.0.0.1", self.port, self.wsgi_app, threaded=True)
+        self.server = loopback_server("127.0.0.1", self.port, self.wsgi_app)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 

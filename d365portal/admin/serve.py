@@ -7,8 +7,32 @@ from typing import Any
 import click
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from d365portal.settings import Settings
+
+# What `worker_class` names: gunicorn imports it by this dotted path in each worker.
+WORKER_CLASS = "d365portal.admin.serve.PortalThreadWorker"
+
+
+class PortalThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, safe against a second quick-stop signal.
+
+    gthread's SIGQUIT/SIGINT handler shuts its thread pool down, which takes the pool's lock. A second
+    signal arriving inside that handler (a double Ctrl-C reaches every process of the group, and the
+    master adds its own SIGQUIT) ran the handler again in the same thread and waited on the lock the
+    first call held: the worker hung until the master's graceful timeout ran out, and the port stayed
+    taken. The first quick-stop signal does the work; later ones only let it finish.
+    """
+
+    _quitting = False
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        """Stop now, once; a repeated signal while stopping is ignored."""
+        if self._quitting:
+            return
+        self._quitting = True
+        super().handle_quit(sig, frame)
 
 
 class PortalLogger(glogging.Logger):  # type: ignore[misc]
@@ -29,7 +53,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "bind": [settings.bind],
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread",
+        "worker_class": WORKER_CLASS,
         "timeout": settings.worker_timeout,
         "graceful_timeout": settings.worker_timeout,
         "accesslog": None,  # d365portal.logs writes one line per request, with Dataverse timings

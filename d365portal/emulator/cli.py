@@ -1,20 +1,11 @@
-"""`d365portal emulator` (the standalone Web API) and `d365portal demo` (emulator + portal together)."""
+"""`d365portal emulator`: the standalone Dataverse Web API emulator."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import signal
-import subprocess  # noqa: S404 - demo mode starts its two servers as child processes
-import sys
-import time
 from pathlib import Path
 
 import click
-import requests
-
-DEMO_EMULATOR_PORT = 5001
-DEMO_PORTAL = "127.0.0.1:5000"
 
 
 @click.command()
@@ -74,9 +65,8 @@ def emulator_command(
     drop_response_ratio: float, require_token: str | None,
 ) -> None:  # fmt: skip
     """Run the local Dataverse emulator (Web API at /api/data/v9.2/)."""
-    from werkzeug.serving import make_server
-
     from d365portal.emulator import create_emulator_app
+    from d365portal.serving import loopback_server
 
     app = create_emulator_app(
         seed=seed, language=language, require_token=require_token,
@@ -84,11 +74,12 @@ def emulator_command(
         throttle_ratio=throttle_ratio, throttle_retry_after=retry_after,
         unavailable_ratio=unavailable_ratio, drop_response_ratio=drop_response_ratio,
     )  # fmt: skip
-    server = make_server(host, port, app, threaded=True)
+    server = loopback_server(host, port, app)
     app.url = f"http://{host}:{server.server_port}"
     where = "memory" if memory else str(db_path)
     click.echo(f"Dataverse emulator on {app.url}/api/data/v9.2/ (seed {seed}, rows in {where})", err=True)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -99,94 +90,9 @@ def emulator_command(
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the server like Ctrl-C, once: a repeated signal must not break the clean close."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
-def _wait_for(url: str, headers: dict[str, str], process: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise click.ClickException(f"{url} did not start (exit code {process.returncode})")
-        try:
-            if requests.get(url, headers=headers, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise click.ClickException(f"{url} did not answer within {seconds:.0f} s")
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@click.command()
-@click.option("--reset", is_flag=True, help="Seed the emulator's data again.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Portal port on 127.0.0.1.")
-@click.option(
-    "--emulator-port",
-    default=DEMO_EMULATOR_PORT,
-    show_default=True,
-    type=int,
-    help="Emulator port on 127.0.0.1.",
-)
-def demo_command(reset: bool, port: int, emulator_port: int) -> None:
-    """Run the seeded emulator and the portal (gunicorn) together; Ctrl-C stops both."""
-    from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
-
-    # Ctrl-C and SIGTERM both stop the two servers (even if started with SIGINT ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    token = os.environ.get("D365_EMULATOR_TOKEN") or secrets.token_urlsafe(24)
-    emulator_url = f"http://127.0.0.1:{emulator_port}"
-    portal_url = f"http://127.0.0.1:{port}"
-    emulator_args = [
-        sys.executable, "-m", "d365portal.emulator", "--host", "127.0.0.1", "--port", str(emulator_port),
-        "--seed", "demo", "--db", "var/emulator.sqlite", "--require-token", token,
-    ]  # fmt: skip
-    if reset:
-        emulator_args.append("--reset")
-    env = {
-        **os.environ,
-        "D365_DEMO": "1",
-        "D365_DATAVERSE_URL": emulator_url,
-        "D365_AUTH": "static",
-        "D365_STATIC_TOKEN": token,
-    }
-    env.pop("D365_EMULATOR_TOKEN", None)
-    # The child processes import this very checkout (also when started outside it).
-    source_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
-    # The production path: `d365portal serve` (gunicorn), sized for a laptop.
-    env.update(D365_BIND=f"127.0.0.1:{port}", D365_WORKERS="2", D365_THREADS="4")
-    portal_args = [sys.executable, "-m", "d365portal", "serve"]
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        processes.append(subprocess.Popen(emulator_args, env=env))  # noqa: S603 - our own interpreter
-        _wait_for(
-            f"{emulator_url}/api/data/v9.2/WhoAmI", {"Authorization": f"Bearer {token}"}, processes[0], 60
-        )
-        processes.append(subprocess.Popen(portal_args, env=env))  # noqa: S603 - our own interpreter
-        _wait_for(f"{portal_url}/healthz", {}, processes[1], 60)
-        click.echo(
-            f"\n  Portal:    {portal_url}/\n  Emulator:  {emulator_url}/api/data/v9.2/\n"
-            f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
-            f"  Emulator bearer token: {token}\n"
-            "  Data persists in var/emulator.sqlite (`d365portal demo --reset` seeds it again).\n"
-            "  Ctrl-C stops both.\n"
-        )
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-        raise click.ClickException("a demo server stopped unexpectedly")
-    except KeyboardInterrupt:
-        click.echo("\nStopping…")
-    finally:
-        _stop(processes)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
 
-from d365portal.admin.serve import gunicorn_options
+from d365portal.admin.serve import WORKER_CLASS, gunicorn_options
 from d365portal.settings import Settings
 from tests.admin.conftest import invoke
 from tests.conftest import free_port
@@ -32,9 +35,16 @@ def run(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess
 @pytest.fixture()
 def served_portal(emulator_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
     """`d365portal serve` in a subprocess on a free port, one worker, against the test emulator."""
+    with serving(emulator_env, tmp_path, D365_WORKERS="1", D365_THREADS="2") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serving(emulator_env: dict[str, str], tmp_path: Path, **settings: str) -> Iterator[dict[str, Any]]:
+    """`d365portal serve` with `settings` (D365_* variables) until the block ends."""
     port = free_port()
-    env = {**os.environ, **emulator_env, "D365_BIND": f"127.0.0.1:{port}", "D365_WORKERS": "1",
-           "D365_THREADS": "2", "D365_LOG_FORMAT": "json"}
+    env = {**os.environ, **emulator_env, "D365_BIND": f"127.0.0.1:{port}", "D365_LOG_FORMAT": "json",
+           **settings}
     log = (tmp_path / "serve.log").open("w+")
     command = [str(BIN / "d365portal"), "serve"]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -80,6 +90,49 @@ def test_serve_runs_the_portal_and_logs_each_request(served_portal: dict[str, An
     assert "Traceback" not in output
 
 
+def test_sigterm_under_load_stops_the_master_within_the_graceful_timeout(
+    emulator_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A container stop (SIGTERM) while eight clients keep loading pages: gunicorn's master and its
+    workers finish what they are serving and exit cleanly within the graceful timeout."""
+    graceful = 10
+    with serving(emulator_env, tmp_path, D365_WORKERS="2", D365_THREADS="4",
+                 D365_WORKER_TIMEOUT=str(graceful)) as served:  # fmt: skip
+        url, process = served["url"], served["process"]
+        stop = threading.Event()
+        served_pages: list[int] = []
+
+        def load() -> None:
+            with requests.Session() as browser:  # keep-alive connections, as browsers hold them
+                while not stop.is_set():
+                    try:
+                        response = browser.get(f"{url}/es-ES/Account/Login/Login", timeout=5)
+                        served_pages.append(response.status_code)
+                    except requests.RequestException:
+                        time.sleep(0.05)
+
+        clients = [threading.Thread(target=load, daemon=True) for _ in range(8)]
+        for client in clients:
+            client.start()
+        time.sleep(1.5)
+        before = len(served_pages)
+        assert before > 20, "the load never reached the portal"
+        workers = psutil.Process(process.pid).children()
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=graceful)
+        finally:
+            stop.set()
+            for client in clients:
+                client.join(timeout=10)
+        took = time.monotonic() - started
+    assert code == 0, served["log"].read_text()[-2000:]
+    assert took < graceful, f"the master took {took:.1f} s"
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    assert set(served_pages) == {200}, "a page failed while the portal was stopping"
+
+
 def dockerfile_healthcheck() -> list[str]:
     """The exec-form command of the Dockerfile's HEALTHCHECK."""
     text = (Path(__file__).parents[2] / "Dockerfile").read_text()
@@ -102,7 +155,7 @@ def test_gunicorn_options_come_from_the_settings() -> None:
     options = gunicorn_options(Settings(bind="0.0.0.0:8000", workers=3, threads=4, worker_timeout=45))
     assert options["bind"] == ["0.0.0.0:8000"]
     assert (options["workers"], options["threads"], options["timeout"]) == (3, 4, 45)
-    assert options["worker_class"] == "gthread" and options["accesslog"] is None
+    assert options["worker_class"] == WORKER_CLASS and options["accesslog"] is None
 
 
 def test_serve_with_a_wrong_setting_prints_one_line(clean_env: dict[str, str]) -> None:
