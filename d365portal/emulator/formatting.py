@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 
+from d365portal.emulator.conditional import etag
 from d365portal.emulator.filters import parse_datetime
 from d365portal.emulator.schema import Column, Table
 from d365portal.emulator.store import LOGICAL, Store
@@ -111,7 +112,7 @@ class Formatter:
         self, table: Table, row: dict[str, Any], select: list[str] | None, annotations: Annotations
     ) -> dict[str, Any]:
         """One row as JSON: @odata.etag, the key, the selected columns and their annotations."""
-        out: dict[str, Any] = {"@odata.etag": f'W/"{row["versionnumber"]}"'}
+        out: dict[str, Any] = {"@odata.etag": etag(row)}
         columns = table.by_read_name
         names = select if select is not None else list(columns)
         if table.primary_key not in names:

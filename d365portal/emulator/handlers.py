@@ -1,0 +1,249 @@
+"""Thin handlers of the Web API routes: parse the request, ask the store, shape the answer.
+
+Each takes the app and the `Call` the route table resolved (`routes.py`); errors are raised as
+`errors.EmulatorError` and answered by the app with Dataverse's own codes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from d365portal.emulator import conditional, errors
+from d365portal.emulator.formatting import Annotations
+from d365portal.emulator.privileges import role_privileges
+from d365portal.emulator.query import (
+    COUNT_LIMIT,
+    MAX_PAGE_SIZE,
+    Options,
+    next_link,
+    page_from_index,
+    read_skiptoken,
+    resume_at,
+    select_rows,
+    serialize,
+)
+from d365portal.emulator.responses import JSON_TYPE, json_response, no_content, odata_headers
+from d365portal.emulator.schema import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from d365portal.emulator.app import EmulatorApp
+    from d365portal.emulator.routes import Call
+
+WHOAMI = {
+    "BusinessUnitId": "6f7e1d2c-0b9a-ea11-a812-000d3a1b2c3d",
+    "UserId": "8e2d4c6b-1a3f-ea11-a812-000d3a1b2c3d",
+    "OrganizationId": "1d3c5b7a-9e8f-4d2c-b1a0-0f9e8d7c6b5a",
+}
+
+
+# --- request parsing -------------------------------------------------------------------------
+def preferences(request: Request) -> dict[str, str]:
+    """The `Prefer` header(s) as name → value (comma-separated or repeated)."""
+    prefs: dict[str, str] = {}
+    for header in request.headers.getlist("Prefer"):
+        for part in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', header):
+            name, _, value = part.strip().partition("=")
+            if name:
+                prefs[name.strip().lower()] = value.strip()
+    return prefs
+
+
+def options(app: EmulatorApp, request: Request, table: Table) -> Options:
+    """The query options ($select, $filter, …) of the request, checked against the table."""
+    return app.parser.parse(table, {k: v for k, v in request.args.items(multi=False)})
+
+
+def _no_constant(name: str) -> Any:
+    """`json.loads` hook: NaN and Infinity are not JSON (Python accepts them by default)."""
+    raise ValueError(f"'{name}' is not a valid JSON value.")
+
+
+def body(request: Request, entity_set: str) -> Any:
+    """The JSON body; what could not be stored and answered again is refused with 400."""
+    raw = request.get_data(cache=True)
+    try:
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constant) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.payload_error(entity_set, f"Invalid JSON. {getattr(exc, 'msg', exc)}") from None
+    except ValueError as exc:  # NaN / Infinity
+        raise errors.payload_error(entity_set, f"Invalid JSON. {exc}") from None
+    try:  # what could not be answered later must not be stored: lone surrogates, 1e999
+        json.dumps(parsed, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except ValueError:
+        raise errors.payload_error(
+            entity_set, "Invalid JSON. A string or number in the payload is not valid."
+        ) from None
+    return parsed
+
+
+def _context(app: EmulatorApp, request: Request, table: Table, opts: Options) -> str:
+    select = f"({','.join(opts.select)})" if opts.select else ""
+    return f"{app.base(request)}$metadata#{table.entity_set}{select}"
+
+
+# --- functions and actions -------------------------------------------------------------------
+def whoami(app: EmulatorApp, call: Call) -> Response:
+    """GET /WhoAmI."""
+    context = f"{app.base(call.request)}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse"
+    return json_response({"@odata.context": context, **WHOAMI})
+
+
+def user_privileges(app: EmulatorApp, call: Call) -> Response:
+    """`systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()` for the application user."""
+    user_id = call.row_id
+    if user_id != WHOAMI["UserId"]:
+        raise errors.record_not_found("systemuser", user_id)
+    return json_response(
+        {
+            "@odata.context": f"{app.base(call.request)}$metadata"
+            "#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse",
+            "RolePrivileges": role_privileges(app.privileges, WHOAMI["BusinessUnitId"]),
+        }
+    )
+
+
+def close_incident(app: EmulatorApp, call: Call) -> Response:
+    """POST /CloseIncident: resolve a case with an incidentresolution."""
+    app.writer.close_incident(body(call.request, "CloseIncident"))
+    return no_content(odata_headers())
+
+
+# --- reads -----------------------------------------------------------------------------------
+def get_collection(app: EmulatorApp, call: Call) -> Response:
+    """GET /<set>: filtered, ordered, paged rows with the annotations asked for."""
+    request, table = call.request, call.table_or_fail
+    opts = options(app, request, table)
+    prefs = preferences(request)
+    applied = []
+    notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
+    if notes.any:
+        applied.append(f"odata.include-annotations={prefs['odata.include-annotations']}")
+    page_size = None
+    if "odata.maxpagesize" in prefs:
+        text = prefs["odata.maxpagesize"].strip('"')
+        if not text.isdigit() or int(text) < 1:
+            raise errors.query_syntax(f"The odata.maxpagesize preference '{text}' is not valid.")
+        page_size = min(int(text), MAX_PAGE_SIZE)
+        applied.append(f"odata.maxpagesize={page_size}")
+    page, offset, last_id = 1, 0, None
+    if "$skiptoken" in request.args:
+        page, offset, last_id = read_skiptoken(request.args["$skiptoken"])
+    limit = page_size or MAX_PAGE_SIZE
+    if page_size is None and opts.top is not None:
+        limit = min(opts.top, MAX_PAGE_SIZE)
+    answer: dict[str, Any] = {"@odata.context": _context(app, request, table, opts)}
+    fast = None if notes.counts else page_from_index(app.store, table, opts, last_id, offset, limit)
+    if fast is not None:
+        chunk, more = fast
+    else:
+        rows = select_rows(app.store, table, opts, app.cache)
+        if opts.count:
+            answer["@odata.count"] = min(len(rows), COUNT_LIMIT)
+        if notes.counts:
+            answer["@Microsoft.Dynamics.CRM.totalrecordcount"] = (
+                min(len(rows), COUNT_LIMIT) if opts.count else -1
+            )
+            answer["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = len(rows) > COUNT_LIMIT
+        if page_size is None and opts.top is not None:
+            rows = rows[: opts.top]
+        offset = resume_at(rows, table.primary_key, offset, last_id)
+        chunk = rows[offset : offset + limit]
+        more = offset + limit < len(rows)
+    answer["value"] = [serialize(app.store, app.formatter, table, r, opts, notes) for r in chunk]
+    if chunk and more and not (page_size is None and opts.top is not None):
+        raw = [(k, v) for k, v in request.args.items(multi=True)]
+        last = chunk[-1][table.primary_key]
+        answer["@odata.nextLink"] = next_link(
+            app.base(request), table.entity_set, raw, page + 1, offset + limit, last
+        )
+    return json_response(answer, applied)
+
+
+def count_rows(app: EmulatorApp, call: Call) -> Response:
+    """GET /<set>/$count: the number of (filtered) rows as text/plain, up to 5000."""
+    table = call.table_or_fail
+    opts = options(app, call.request, table)
+    total = min(len(select_rows(app.store, table, opts, app.cache)), COUNT_LIMIT)
+    return Response(str(total), headers=odata_headers(), content_type="text/plain")
+
+
+def get_row(app: EmulatorApp, call: Call) -> Response:
+    """GET /<set>(<id>): one row; 304 when `If-None-Match` is its current ETag."""
+    request, table, row_id = call.request, call.table_or_fail, call.row_id
+    opts = options(app, request, table)
+    if opts.predicate or opts.orderby or opts.top is not None:
+        raise errors.query_syntax(
+            "Query options $filter, $orderby and $top are not allowed on a single entity."
+        )
+    row = app.store.rows(table.entity_set).get(row_id)
+    if row is None:
+        raise errors.record_not_found(table.logical_name, row_id)
+    prefs = preferences(request)
+    notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
+    if conditional.not_modified(request.headers, row) and not notes.any and not opts.expand:
+        response = Response(status=304, headers=odata_headers())
+        response.headers["Content-Type"] = JSON_TYPE
+        return response
+    answer = {"@odata.context": _context(app, request, table, opts) + "/$entity"}
+    answer.update(serialize(app.store, app.formatter, table, row, opts, notes))
+    applied = [f"odata.include-annotations={prefs['odata.include-annotations']}"] if notes.any else []
+    return json_response(answer, applied)
+
+
+# --- writes ----------------------------------------------------------------------------------
+def create(app: EmulatorApp, call: Call) -> Response:
+    """POST /<set>: 204 + OData-EntityId, or 201 + the row with return=representation."""
+    table = call.table_or_fail
+    changes = app.writer.changes(table, body(call.request, table.entity_set))
+    row = app.writer.create(table, changes)
+    return _written(app, call.request, table, row, created=True)
+
+
+def upsert(app: EmulatorApp, call: Call) -> Response:
+    """PATCH /<set>(<id>): update, or create when missing, honouring If-Match / If-None-Match."""
+    request, table, row_id = call.request, call.table_or_fail, call.row_id
+    payload = body(request, table.entity_set)
+    existing = app.store.rows(table.entity_set).get(row_id)
+    conditional.check_write(request.headers, existing, table.logical_name, row_id)
+    changes = app.writer.changes(table, payload)
+    if changes.get(table.primary_key) not in (None, row_id):
+        raise errors.invalid_argument("The primary key in the body does not match the one in the URL.")
+    if existing is None:
+        row = app.writer.create(table, changes, row_id=row_id)
+        return _written(app, request, table, row, created=True)
+    row = app.writer.update(table, row_id, changes)
+    return _written(app, request, table, row, created=False)
+
+
+def delete(app: EmulatorApp, call: Call) -> Response:
+    """DELETE /<set>(<id>): 404 when missing, 412 when `If-Match` names an older version."""
+    table, row_id = call.table_or_fail, call.row_id
+    existing = app.store.rows(table.entity_set).get(row_id)
+    if existing is None:
+        raise errors.record_not_found(table.logical_name, row_id)
+    conditional.check_write(call.request.headers, existing, table.logical_name, row_id)
+    app.store.delete(table.entity_set, row_id)
+    return no_content(odata_headers())
+
+
+def _written(
+    app: EmulatorApp, request: Request, table: Table, row: dict[str, Any], created: bool
+) -> Response:
+    entity_url = f"{app.base(request)}{table.entity_set}({row[table.primary_key]})"
+    prefs = preferences(request)
+    if prefs.get("return") == "representation":
+        opts = options(app, request, table)
+        notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
+        stored = app.store.rows(table.entity_set)[row[table.primary_key]]
+        answer = {"@odata.context": _context(app, request, table, opts) + "/$entity"}
+        answer.update(serialize(app.store, app.formatter, table, stored, opts, notes))
+        response = json_response(answer, ["return=representation"], status=201 if created else 200)
+        response.headers["OData-EntityId"] = entity_url
+        return response
+    headers = odata_headers()
+    headers["OData-EntityId"] = entity_url
+    return no_content(headers)

@@ -1,0 +1,122 @@
+"""The emulator's Web API routes: one table from (method, path shape) to a handler.
+
+A path under `/api/data/v9.2/` is `<name>[(<key>)][/<tail>]`. Its shape is the name as written, or
+`<set>` when the name is one of the store's entity sets, then `(<id>)` when it has a key, then the
+tail. Adding a route is one line here plus its handler in `handlers.py`. A shape no route has with
+any method is Dataverse's 404 for an unknown segment, or 501 when Dataverse has it and the emulator
+does not (`NOT_IMPLEMENTED`); a known shape with another method is 405.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from d365portal.emulator import errors, handlers
+from d365portal.emulator.schema import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from d365portal.emulator.app import EmulatorApp
+
+Handler = Callable[["EmulatorApp", "Call"], Response]
+
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("GET", "WhoAmI"): handlers.whoami,
+    ("POST", "CloseIncident"): handlers.close_incident,
+    ("GET", "systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"): handlers.user_privileges,
+    ("GET", "<set>"): handlers.get_collection,
+    ("POST", "<set>"): handlers.create,
+    ("GET", "<set>/$count"): handlers.count_rows,
+    ("GET", "<set>(<id>)"): handlers.get_row,
+    ("PATCH", "<set>(<id>)"): handlers.upsert,
+    ("DELETE", "<set>(<id>)"): handlers.delete,
+}
+
+# Dataverse has these; the emulator answers 501 rather than pretending: first segments, then
+# (method, shape) pairs of shapes that have other methods.
+NOT_IMPLEMENTED: dict[str, str] = {
+    "$metadata": "'$metadata'",
+    "$batch": "'$batch'",
+    "EntityDefinitions": "'EntityDefinitions'",
+    "GlobalOptionSetDefinitions": "'GlobalOptionSetDefinitions'",
+    "systemusers": "systemusers other than RetrieveUserPrivileges",
+}
+NOT_IMPLEMENTED_METHODS: dict[tuple[str, str], str] = {
+    ("PUT", "<set>(<id>)"): "PUT (single-property updates)",
+}
+
+_SEGMENT = re.compile(r"^([A-Za-z_$][A-Za-z0-9_.$]*)(?:\(([^)]*)\))?(?:/(.*))?$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request, resolved: the first segment's name, its table (an entity set), key and tail."""
+
+    request: Request
+    name: str
+    table: Table | None
+    key: str | None
+    tail: str | None
+
+    @property
+    def table_or_fail(self) -> Table:
+        """The entity set's table (the route table sends only entity-set shapes here)."""
+        if self.table is None:  # pragma: no cover - a route table mistake
+            raise errors.unknown_segment(self.name)
+        return self.table
+
+    @property
+    def row_id(self) -> str:
+        """The key as a lower-case GUID; alternate keys are 501, anything else a syntax error."""
+        key = (self.key or "").strip()
+        if _GUID.match(key):
+            return key.lower()
+        if "=" in key:
+            raise errors.not_implemented("alternate keys")
+        raise errors.query_syntax("Bad Request - Error in query syntax.")
+
+
+def first_segment(rest: str) -> str:
+    """The name the path starts with (for the stats), even when the path does not parse."""
+    match = _SEGMENT.match(rest)
+    return match.group(1) if match else rest.split("/")[0]
+
+
+def _shapes(name: str, key: str | None, tail: str | None, is_set: bool) -> list[str]:
+    """The path's shapes, most specific first: as written, then with `<set>` for an entity set."""
+    suffix = ("(<id>)" if key is not None else "") + (f"/{tail}" if tail else "")
+    shapes = [name + suffix]
+    if is_set:
+        shapes.append("<set>" + suffix)
+    return shapes
+
+
+def resolve(app: EmulatorApp, request: Request, rest: str) -> tuple[Handler, Call]:
+    """The handler for `rest` (the path after the API prefix) and the parsed call."""
+    match = _SEGMENT.match(rest)
+    if not match:
+        raise errors.unknown_segment(rest.split("/")[0] or rest)
+    name, key, tail = match.group(1), match.group(2), match.group(3)
+    table = app.store.tables.get(name)
+    call = Call(request, name, table, key, tail)
+    shapes = _shapes(name, key, tail, table is not None)
+    for shape in shapes:
+        handler = ROUTES.get((request.method, shape))
+        if handler is not None:
+            return handler, call
+    for shape in shapes:
+        if any(known == shape for _, known in ROUTES):
+            missing = NOT_IMPLEMENTED_METHODS.get((request.method, shape))
+            if missing is not None:
+                raise errors.not_implemented(missing)
+            raise errors.method_not_allowed(request.method, name)
+    if name in NOT_IMPLEMENTED:
+        raise errors.not_implemented(NOT_IMPLEMENTED[name])
+    if table is not None and tail:
+        raise errors.not_implemented(f"the path segment '{tail}' (properties, $ref, bound operations)")
+    raise errors.unknown_segment(name)
