@@ -41,8 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         TEMPLATES_AUTO_RELOAD=False,
     )
 
-    from d365portal import crm, identity, logs, mail, web
-    from d365portal.web import i18n
+    from d365portal import crm, i18n, identity, logs, mail, web
 
     logs.init_app(app)
     i18n.init_app(app)

@@ -16,9 +16,11 @@ import click
 from flask import Flask, g
 
 from d365portal.admin.common import portal_app, settings_or_exit
-from d365portal.crm import Crm
+from d365portal.crm import crm
 from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
+from d365portal.identity import identity
+from d365portal.mail import mailer
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 LANGUAGE = click.Choice(["es-ES", "en-US"])
@@ -37,12 +39,10 @@ def command_app(lang: str | None = None) -> Iterator[Flask]:
             raise click.ClickException(f"Dataverse: {exc} — run `d365portal check`") from None
 
 
-def _crm(app: Flask) -> Crm:
-    return app.extensions["crm"]  # type: ignore[no-any-return]
 
 
 def _user(app: Flask, username: str) -> Contact:
-    contact = _crm(app).contacts.find_by_username(username)
+    contact = crm(app).contacts.find_by_username(username)
     if contact is None:
         raise click.ClickException(f"no portal user has the username {username!r}")
     return contact
@@ -55,7 +55,7 @@ def _has_parent_account(contact: Contact) -> bool:
 
 def find_invitee(app: Flask, email: str) -> Contact:
     """The one contact with this address and a parent account, or a clear error."""
-    found = _crm(app).contacts.find_by_email(email)
+    found = crm(app).contacts.find_by_email(email)
     if not found:
         raise click.ClickException(
             f"no contact has the email address {email} — create the contact in Dynamics 365 first"
@@ -81,7 +81,7 @@ def choose_username(app: Flask, contact: Contact, email: str, wanted: str | None
         raise click.ClickException(
             f"{username!r} cannot be a username: use letters, digits and . _ - (choose one with --username)"
         )
-    holder = _crm(app).contacts.find_by_username(username)
+    holder = crm(app).contacts.find_by_username(username)
     if holder is not None and holder.id != contact.id:
         raise click.ClickException(
             f"the username {username!r} already belongs to {holder.full_name} — "
@@ -101,10 +101,10 @@ def users_group() -> None:
 @click.option("--language", type=LANGUAGE, help="Email and link language (default: D365_DEFAULT_LANGUAGE).")
 def invite(email: str, username: str | None, language: str | None) -> None:
     """Give a contact portal access and email it a link to choose a password."""
-    from d365portal.admin.invite_mail import invitation_message
     from d365portal.identity import issue_reset_link
     from d365portal.identity.accounts import new_security_stamp
     from d365portal.mail import MailError
+    from d365portal.mail.messages import invitation_message
 
     with command_app(language) as app:
         settings = app.config["SETTINGS"]
@@ -117,13 +117,13 @@ def invite(email: str, username: str | None, language: str | None) -> None:
             "lockout_enabled": True,
             "security_stamp": new_security_stamp(),
         }
-        _crm(app).contacts.update_identity(contact.id, changes)
+        crm(app).contacts.update_identity(contact.id, changes)
         invited = contact.model_copy(update=changes)
         days = settings.invite_token_days
         link = issue_reset_link(invited, lifetime=timedelta(days=days), lang=g.lang)
         try:
             message = invitation_message(invited, username=username, link=link, days=days)
-            app.extensions["mailer"].send(message)
+            mailer(app).send(message)
         except MailError as exc:
             raise click.ClickException(
                 f"{contact.full_name} can now sign in as {username!r}, but the invitation email was not sent "
@@ -141,9 +141,9 @@ def invite(email: str, username: str | None, language: str | None) -> None:
 def _set_flags(username: str, changes: dict[str, object], done: str, end_sessions: bool = False) -> None:
     with command_app() as app:
         contact = _user(app, username)
-        _crm(app).contacts.update_identity(contact.id, changes)
+        crm(app).contacts.update_identity(contact.id, changes)
         if end_sessions:
-            app.extensions["identity"].sessions.end_user_sessions(str(contact.id))
+            identity(app).sessions.end_user_sessions(str(contact.id))
         click.echo(f"{contact.full_name} ({username}) {done}.")
 
 
@@ -193,7 +193,7 @@ def user_rows(contacts: list[Contact], now: datetime | None = None) -> list[tupl
 def list_users() -> None:
     """List portal users: username, name, account, locked, sign-in enabled, last sign-in."""
     with command_app() as app:
-        rows = user_rows(_crm(app).contacts.list_portal_users())
+        rows = user_rows(crm(app).contacts.list_portal_users())
     header = ("USERNAME", "NAME", "ACCOUNT", "LOCKED", "ENABLED", "LAST SIGN-IN")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

@@ -1,7 +1,7 @@
 """Repositories over Dataverse for the portal's tables; authorization (scope) is enforced here.
 
-Every operation is exactly one Dataverse request. The web layer reaches them through
-`current_app.extensions["crm"]`, a `Crm` built by `init_app()`.
+Every operation is exactly one Dataverse request. `init_app()` builds one `Crm` per app;
+`crm()` is the one way to reach it (from a request, or with the app in a command).
 """
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ def build_crm(client: DataverseClient, fieldmap: object) -> Crm:
         contacts=ContactRepository(client, fieldmap),
         entitlements=EntitlementRepository(client, fieldmap),
     )
+
+
+def crm(app: Flask | None = None) -> Crm:
+    """The repositories of `app` (default: the current app)."""
+    from flask import current_app
+
+    return (app or current_app).extensions["crm"]  # type: ignore[no-any-return]
 
 
 def init_app(app: Flask) -> None:

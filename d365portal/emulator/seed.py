@@ -1,7 +1,8 @@
-"""Demo data from the user manual (shared/seed), plus enough more to exercise search, paging and scope.
+"""The demo tenant's facts: the user manual's example data, and the ids and names tests rely on.
 
-The constants below are the contract tests rely on; the emulator helper fills in the rest
-(`demo_rows()` builds every row; issue 2).
+Only constants live here. `demo_data.build_demo_rows()` builds every row from them (plus enough more
+to exercise search, paging and scope), `bench_seed.add_bench_rows()` the benchmark's; both import
+this module, never the other way round.
 """
 
 from __future__ import annotations
@@ -74,27 +75,3 @@ DEMO_CASE_CREATED = "2019-12-26T16:24:00Z"  # 26/12/2019 11:24 in Bogotá
 
 BENCH_PASSWORD = DEMO_PASSWORD  # noqa: S105 - the bench users' documented password
 BENCH_BIG_ACCOUNT_ID = seed_id("bench:account:000")
-
-
-# The builders live next door (this module stays a list of facts); imported when first called.
-def demo_rows() -> dict[str, list[Row]]:
-    """Every row of the demo tenant, by entity set (the manual's data plus enough to page and scope)."""
-    from d365portal.emulator.demo_data import build_demo_rows
-
-    return build_demo_rows()
-
-
-def password_hash(password: str) -> str:
-    """argon2id of a demo password in argon2-cffi's PHC encoding (computed once per process)."""
-    from d365portal.emulator.demo_data import cached_password_hash
-
-    return cached_password_hash(password)
-
-
-def seed_bench(
-    store: Any, accounts: int = 10, users: int = 100, big_account_cases: int = 50_000
-) -> dict[str, Any]:
-    """Add bench data fast: accounts, users bench001… (one password hash), one account with many cases."""
-    from d365portal.emulator.bench_seed import add_bench_rows
-
-    return add_bench_rows(store, accounts=accounts, users=users, big_account_cases=big_account_cases)

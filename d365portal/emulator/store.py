@@ -109,9 +109,9 @@ class Store:
             return
         if name != "demo":
             raise ValueError(f"unknown seed {name!r} (demo or empty)")
-        from d365portal.emulator.seed import demo_rows
+        from d365portal.emulator.demo_data import build_demo_rows
 
-        for entity_set, rows in demo_rows().items():
+        for entity_set, rows in build_demo_rows().items():
             self.bulk_insert(entity_set, rows)
 
     def _load(self) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 
+from d365portal.crm import crm
 from d365portal.identity.accounts import Accounts
 from d365portal.identity.ratelimit import Limit, RateLimiter
 from d365portal.identity.sessions import StoreSessionInterface
@@ -59,7 +60,7 @@ def init_app(app: Flask) -> None:
     )
     tokens = ResetTokens(app.config["SECRET_KEY"], store)
     accounts = Accounts(
-        app.extensions["crm"].contacts,
+        crm(app).contacts,
         tokens,
         max_failures=settings.lockout_max_failures,
         lockout=timedelta(minutes=settings.lockout_minutes),
@@ -69,9 +70,9 @@ def init_app(app: Flask) -> None:
     app.extensions["identity"] = Identity(store, sessions, limiter, tokens, accounts)
 
 
-def identity() -> Identity:
-    """The identity services of the current app."""
-    return current_app.extensions["identity"]  # type: ignore[no-any-return]
+def identity(app: Flask | None = None) -> Identity:
+    """The identity services of `app` (default: the current app)."""
+    return (app or current_app).extensions["identity"]  # type: ignore[no-any-return]
 
 
 def issue_reset_link(contact: Contact, *, lifetime: timedelta, lang: str | None = None) -> str:

@@ -2,7 +2,7 @@
 of the 10,000 most common passwords, not the user's own name, username or email address.
 
 `check_password()` returns None when the password is acceptable, else a `PolicyViolation` whose
-`key` is a message key in `web/messages/auth.toml` (the reason shown to the user).
+`key` is a message key in `i18n/messages/auth.toml` (the reason shown to the user).
 
 `data/common-passwords.txt` is the first 10,000 lines (most frequent first) of the list Django ships as
 `django/contrib/auth/common-passwords.txt.gz` (BSD licence): Royce Williams' list of common passwords,

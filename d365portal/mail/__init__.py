@@ -1,5 +1,5 @@
 """Sending mail: the sender chosen by the settings (SMTP when `D365_SMTP_URL` is set, else the file
-outbox `var/outbox/*.eml`) behind `app.extensions["mailer"]`, and messages rendered from
+outbox `var/outbox/*.eml`) behind `mailer()`, and messages rendered from
 `templates/emails/` (HTML + plain text)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from d365portal.mail.senders import MailError, OutboxSender, Sender, SmtpSender
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Mailer", "MailError", "init_app"]
+__all__ = ["Mailer", "MailError", "init_app", "mailer"]
 
 
 class Mailer:
@@ -66,6 +66,13 @@ def build_sender(smtp_url: str | None, outbox: object) -> Sender:
     from pathlib import Path
 
     return OutboxSender(Path(str(outbox)))
+
+
+def mailer(app: Flask | None = None) -> Mailer:
+    """The mailer of `app` (default: the current app)."""
+    from flask import current_app
+
+    return (app or current_app).extensions["mailer"]  # type: ignore[no-any-return]
 
 
 def init_app(app: Flask) -> None:

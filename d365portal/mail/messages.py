@@ -8,7 +8,7 @@ from email.utils import formataddr, make_msgid
 from flask import render_template
 
 from d365portal.crm.models import Contact
-from d365portal.web.i18n import gettext
+from d365portal.i18n import gettext
 
 
 def render_message(name: str, *, to: str, subject: str, **context: object) -> EmailMessage:
@@ -51,4 +51,17 @@ def email_changed_message(contact: Contact, old_address: str, new_address: str) 
         subject=gettext("mail.email_changed_subject"),
         full_name=contact.full_name,
         new_address=new_address,
+    )
+
+
+def invitation_message(contact: Contact, *, username: str, link: str, days: int) -> EmailMessage:
+    """"Acceso al Portal de Soporte": username, a "Elegir contraseña" button, the link written out."""
+    return render_message(
+        "invitation",
+        to=_recipient(contact),
+        subject=gettext("admin.invite_subject"),
+        full_name=contact.full_name,
+        username=username,
+        link=link,
+        days=days,
     )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from flask import Flask, abort, current_app, g, url_for
 
-from d365portal.web.i18n import LANGUAGES
+from d365portal.i18n import LANGUAGES
 
 
 def _pull_language(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -70,7 +70,17 @@ def with_query(base: str, values: dict[str, Any]) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, the language URL handling, security and error pages."""
-    from d365portal.web import auth, errors, health, hours, main, profile, security, support
+    from d365portal.web import (
+        auth,
+        errors,
+        health,
+        hours,
+        main,
+        profile,
+        security,
+        support,
+        support_new,  # noqa: F401 - adds the new-case views to support.bp
+    )
     from d365portal.web.auth_context import current_principal
 
     app.url_value_preprocessor(_pull_language)

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from d365portal.web.i18n import gettext
+from d365portal.i18n import gettext
 
 # A practical address check (the mail server is the real judge): something@something.tld, no spaces.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

@@ -10,42 +10,24 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.dataverse.errors import DataverseError
+from d365portal.i18n import gettext
 from d365portal.identity import identity, issue_reset_link
 from d365portal.identity.sessions import ServerSession
+from d365portal.mail import mailer
 from d365portal.mail.messages import reset_password_message
+from d365portal.web import drafts
 from d365portal.web.account_forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal
 from d365portal.web.errors import TRANSIENT, unavailable_form
-from d365portal.web.i18n import gettext
-
-# A new case typed before the session ended (support_new keeps it here until the user signs in again).
-DRAFT_KEY = "case_draft"
+from d365portal.web.security import client_ip, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
 log = logging.getLogger(__name__)
-
-
-def client_ip() -> str:
-    """The client's address as the WSGI server (or a trusted proxy fix) reports it."""
-    return request.remote_addr or "unknown"
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` when it is a path inside the portal, else None (no open redirect)."""
-    if not target or len(target) > 2000:
-        return None
-    if any(ord(c) < 32 or c == "\\" for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _server_session() -> ServerSession:
@@ -87,12 +69,11 @@ def login() -> Response | str | tuple[str, int]:
                 email=contact.email,
             )
             server_session = _server_session()
-            draft = server_session.get(DRAFT_KEY)  # a new case typed before the session ended
+            draft = drafts.carry(server_session)  # a new case typed before the session ended
             server_session.rotate()  # a new session id: a cookie planted before sign-in is worthless
             server_session.clear()
             server_session[SESSION_KEY] = principal.to_session()
-            if isinstance(draft, dict):
-                server_session[DRAFT_KEY] = draft
+            drafts.put_back(server_session, draft)
             log.info("sign-in succeeded: username=%r contact=%s ip=%s", principal.username, contact.id, ip)
             if result.upgraded_from:
                 log.info("password hash of contact %s upgraded from %s to argon2id",
@@ -127,14 +108,13 @@ def forgot_password() -> Response | str | tuple[str, int]:
             return _too_many("auth/forgot_password.html", form=form)
         settings = current_app.config["SETTINGS"]
         lifetime = timedelta(minutes=settings.reset_token_minutes)
-        mailer = current_app.extensions["mailer"]
         try:
             users = identity().accounts.find_for_reset(form.email.data or "")
         except TRANSIENT as exc:
             return unavailable_form("auth/forgot_password.html", exc, form=form, sent=False)
         for contact in users:
             link = issue_reset_link(contact, lifetime=lifetime)
-            mailer.send_later(reset_password_message(contact, link))
+            mailer().send_later(reset_password_message(contact, link))
             log.info("password reset link sent: contact=%s ip=%s", contact.id, client_ip())
         if not users:
             log.info("password reset asked for an address with no portal user, ip=%s", client_ip())

@@ -57,6 +57,14 @@ def current_principal() -> Principal | None:
     return cast(Principal | None, g.principal)
 
 
+def signed_in() -> Principal:
+    """The signed-in user, for views behind `login_required` (a view without it is a bug)."""
+    user = current_principal()
+    if user is None:
+        raise LookupError("no signed-in user: the view lacks @login_required")
+    return user
+
+
 def login_required(view: F) -> F:
     """Send anonymous visitors to the sign-in page, coming back here afterwards."""
 

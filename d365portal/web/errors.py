@@ -17,6 +17,8 @@ from d365portal.dataverse.errors import (
     Throttled,
     Unavailable,
 )
+from d365portal.web import drafts
+from d365portal.web.account_forms import ForgotPasswordForm, LoginForm
 from d365portal.web.auth_context import current_principal
 from d365portal.web.security import same_origin
 
@@ -58,10 +60,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int] | Response:
         log.warning("CSRF check failed: %s", exc.description)
-        from d365portal.web import support_new  # the web package imports this module first
-
-        if request.method == "POST" and request.endpoint in support_new.DRAFT_ENDPOINTS:
-            return support_new.draft_after_expired_form()  # keep a long description typed
+        if drafts.handles(request.endpoint):  # keep a long description typed
+            return drafts.after_expired_form() or render_error(400, csrf=True)
         if request.endpoint == "auth.logout" and current_principal() is None:
             # "Cerrar sesión" on a page left open past the idle timeout: already signed out.
             return redirect(url_for("auth.login"))
@@ -69,8 +69,6 @@ def init_app(app: Flask) -> None:
         if request.method == "POST" and request.endpoint in _ACCOUNT_FORMS and stale and same_origin():
             # The sign-in or forgot page left open past the idle timeout: the same page again, as
             # typed (never the password), with a fresh token; nothing is done with the post.
-            from d365portal.web.account_forms import ForgotPasswordForm, LoginForm
-
             template, form_class = _ACCOUNT_FORMS[request.endpoint]
             form = LoginForm() if form_class == "login" else ForgotPasswordForm()
             return render_template(template, form=form, expired=True, failed=False, sent=False), 400

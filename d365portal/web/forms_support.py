@@ -17,8 +17,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
+from d365portal.i18n import gettext as _
 from d365portal.web.auth_context import Principal
-from d365portal.web.i18n import gettext as _
 
 TITLE_MAX = 200  # incident.title
 DESCRIPTION_MAX = 2000  # incident.description (classic reference length)

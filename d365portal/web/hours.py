@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
 
+from d365portal.crm import crm
 from d365portal.crm.models import AllocationType, Entitlement
-from d365portal.web.auth_context import current_principal, login_required
+from d365portal.web.auth_context import login_required, signed_in
 
 bp = Blueprint("hours", __name__, url_prefix="/<lang>/vigencia-soporte")
 
@@ -79,9 +80,7 @@ def usage_of(entitlement: Entitlement, today: date) -> Usage:
 @login_required
 def index() -> str:
     """Every hour bank in scope, state ↑ (the repository's order)."""
-    principal = current_principal()
-    assert principal is not None  # noqa: S101 - login_required
-    entitlements = current_app.extensions["crm"].entitlements.list_for(principal.scope)
+    entitlements = crm().entitlements.list_for(signed_in().scope)
     return render_template("hours/index.html", entitlements=entitlements)
 
 
@@ -89,9 +88,7 @@ def index() -> str:
 @login_required
 def detail(entitlement_id: UUID) -> str:
     """One hour bank with its usage and the cases charged to it; 404 outside the user's scope."""
-    principal = current_principal()
-    assert principal is not None  # noqa: S101 - login_required
-    entitlement = current_app.extensions["crm"].entitlements.get_for(principal.scope, entitlement_id)
+    entitlement = crm().entitlements.get_for(signed_in().scope, entitlement_id)
     return render_template(
         "hours/detail.html",
         entitlement=entitlement,

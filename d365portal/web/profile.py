@@ -9,27 +9,22 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
+from d365portal.i18n import gettext
 from d365portal.identity import identity
 from d365portal.identity.accounts import new_security_stamp
 from d365portal.identity.sessions import ServerSession
+from d365portal.mail import mailer
 from d365portal.mail.messages import email_changed_message
 from d365portal.web.account_forms import ChangeEmailForm, ChangePasswordForm
-from d365portal.web.auth import client_ip
-from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal, login_required
+from d365portal.web.auth_context import SESSION_KEY, Principal, login_required, signed_in
 from d365portal.web.errors import TRANSIENT, unavailable_form
-from d365portal.web.i18n import gettext
+from d365portal.web.security import client_ip
 
 bp = Blueprint("profile", __name__, url_prefix="/<lang>/profile")
 log = logging.getLogger(__name__)
-
-
-def _principal() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # noqa: S101 - @login_required ran first
-    return principal
 
 
 @bp.get("/")
@@ -49,7 +44,7 @@ def change_password() -> Response | str | tuple[str, int]:
         if not identity().limiter.hit("signin", client_ip()):
             return render_template("profile/change_password.html", too_many=True, **page), 429
         try:
-            if _change_password(form, _principal()):
+            if _change_password(form, signed_in()):
                 flash(gettext("profile.password_changed"), "success")
                 return redirect(url_for("profile.change_password"))
         except TRANSIENT as exc:
@@ -89,7 +84,7 @@ def change_email() -> Response | str | tuple[str, int]:
         if not identity().limiter.hit("signin", client_ip()):
             return render_template("profile/change_email.html", too_many=True, **page), 429
         try:
-            if _change_email(form, _principal()):
+            if _change_email(form, signed_in()):
                 flash(gettext("profile.email_changed"), "success")
                 return redirect(url_for("profile.index"))
         except TRANSIENT as exc:
@@ -116,7 +111,7 @@ def _change_email(form: ChangeEmailForm, principal: Principal) -> bool:
     )
     if contact.email:
         message = email_changed_message(contact, contact.email, new_address)
-        current_app.extensions["mailer"].send_later(message)
+        mailer().send_later(message)
     session[SESSION_KEY] = {**session[SESSION_KEY], "email": new_address}
     log.info("email changed: contact=%s ip=%s", contact.id, client_ip())
     return True

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
@@ -44,6 +46,23 @@ def _headers(response: Response, *, demo: bool) -> Response:
         headers.pop("Last-Modified", None)
         headers.pop("ETag", None)
     return response
+
+
+def client_ip() -> str:
+    """The client's address as the WSGI server (or a trusted proxy fix) reports it."""
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path inside the portal, else None (no open redirect)."""
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(c) < 32 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def same_origin() -> bool:

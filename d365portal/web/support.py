@@ -1,7 +1,8 @@
 """Soporte técnico: the user's cases (search, filter, sort, pages) and the read-only case page.
 
 Each page view is one Dataverse request; labels of priority and status reason are Dataverse's own
-formatted values. The new-case form and the associate lookup live in `support_new.py` (same blueprint).
+formatted values. The new-case form and the associate lookup live in `support_new.py`, which adds
+its views to this module's blueprint.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
-from d365portal.crm import Crm
-from d365portal.web.auth_context import Principal, current_principal, login_required
+from d365portal.crm import crm
+from d365portal.web.auth_context import login_required, signed_in
 from d365portal.web.listing import FILTERS, PAGE_SIZES, SORTS, ListState, parse_state
 
 bp = Blueprint("support", __name__, url_prefix="/<lang>/support")
@@ -29,25 +30,13 @@ COLUMNS = (
 _HEADINGS = {"open": "support.list_open", "resolved": "support.list_resolved", "all": "support.list_all"}
 
 
-def crm() -> Crm:
-    """The repositories of this app."""
-    return current_app.extensions["crm"]  # type: ignore[no-any-return]
-
-
-def principal() -> Principal:
-    """The signed-in user (views are behind `login_required`)."""
-    user = current_principal()
-    assert user is not None  # noqa: S101 - guaranteed by login_required
-    return user
-
-
 @bp.get("/")
 @login_required
 def cases() -> str:
     """Mis casos: one page of the user's cases, as the query string asks."""
     state: ListState = parse_state(request.args)
     page = crm().cases.list_for(
-        principal().scope,
+        signed_in().scope,
         search=state.search or None,
         which=state.which,
         sort=state.sort,
@@ -71,9 +60,6 @@ def cases() -> str:
 @login_required
 def case(case_id: UUID) -> str:
     """One case, read-only, with every field and its description; 404 outside the user's scope."""
-    record = crm().cases.get_for(principal().scope, case_id)
+    record = crm().cases.get_for(signed_in().scope, case_id)
     return render_template("support/case.html", case=record)
 
-
-# The new-case form and the lookup register their views on `bp`.
-from d365portal.web import support_new  # noqa: E402, F401

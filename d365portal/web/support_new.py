@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from d365portal.crm import crm
 from d365portal.crm.models import NewCase
 from d365portal.dataverse.errors import Conflict, DataverseError, InvalidQuery, NotFound
-from d365portal.web.auth import DRAFT_KEY
-from d365portal.web.auth_context import current_principal, login_required
-from d365portal.web.errors import render_error
+from d365portal.i18n import gettext as _
+from d365portal.web import drafts
+from d365portal.web.auth_context import login_required, signed_in
 from d365portal.web.forms_support import (
     LookupForm,
     NewCaseForm,
@@ -28,15 +29,11 @@ from d365portal.web.forms_support import (
     read_lookup_cursor,
     sign_lookup_cursor,
 )
-from d365portal.web.i18n import gettext as _
 from d365portal.web.listing import clean_search
-from d365portal.web.security import same_origin
-from d365portal.web.support import bp, crm, principal
+from d365portal.web.support import bp
 
 log = logging.getLogger(__name__)
 LOOKUP_PAGE_SIZE = 25
-DRAFT_FIELDS = ("title", "description", "associate_id", "associate_name")
-DRAFT_ENDPOINTS = frozenset({"support.new_case", "support.associates"})
 View = str | tuple[str, int] | Response
 
 
@@ -58,14 +55,11 @@ def _dataverse_failure(form: NewCaseForm, exc: DataverseError) -> tuple[str, int
 @login_required
 def new_case() -> View:
     """Show the form (GET); on POST: send it, or come back from the lookup page (select/clear/back)."""
-    user = principal()
+    user = signed_in()
     form = NewCaseForm().localize()
     if request.method == "GET":
         form.case_token.data = issue_case_token(user)
-        draft = session.pop(DRAFT_KEY, None)
-        if isinstance(draft, dict):  # typed before the session ended: give it back
-            for name in DRAFT_FIELDS:
-                getattr(form, name).data = str(draft.get(name) or "")
+        if drafts.take(form):  # typed before the session ended: give it back
             return _form_page(form, _("support.draft_restored"))
         return _form_page(form)
     intent = request.form.get("intent", "send")
@@ -84,32 +78,13 @@ def new_case() -> View:
     return _submit(form)
 
 
-def draft_after_expired_form() -> tuple[str, int]:
-    """A new-case post whose CSRF token no longer matches: the session ended (idle or absolute
-    timeout, signed out elsewhere) or was replaced. Nothing typed is lost: signed in, the form comes
-    back as typed (same case GUID); signed out, the draft waits in the session for the sign-in."""
-    if not same_origin():
-        # A forged cross-site post: no session written (it must neither sign the visitor out by
-        # replacing the cookie nor plant a draft).
-        return render_error(400, csrf=True)
-    if current_principal() is not None:
-        form = NewCaseForm().localize()
-        return _form_page(form, _("support.form_expired"), 400)
-    from d365portal.web.account_forms import LoginForm
-
-    session[DRAFT_KEY] = {name: request.form.get(name, "")[:4000] for name in DRAFT_FIELDS}
-    login = LoginForm(formdata=None)
-    login.next.data = url_for("support.new_case")
-    return render_template("auth/login.html", form=login, failed=False, draft_kept=True), 400
-
-
 def _select_associate(form: NewCaseForm) -> View:
     """Take the row picked on the lookup page (one request: it must be one of the account's)."""
     chosen = parse_uuid(request.form.get("associate"))
     if chosen is None:
         return _lookup_page(_lookup_form_from(form), _("support.lookup_pick_one"), 400)
     try:
-        associate = crm().accounts.get_associate(principal().account_id, chosen)
+        associate = crm().accounts.get_associate(signed_in().account_id, chosen)
     except NotFound:
         form.clear_associate()
         return _form_page(form, _("support.associate_refused"), 404)
@@ -122,7 +97,7 @@ def _select_associate(form: NewCaseForm) -> View:
 
 def _submit(form: NewCaseForm) -> View:
     """Validate, find the entitlement that applies, create the case once, show its number."""
-    user = principal()
+    user = signed_in()
     if not form.validate():
         return _form_page(form, status=400)
     case_id = read_case_token(form.case_token.data, user)
@@ -174,7 +149,7 @@ def _lookup_form_from(source: NewCaseForm | None = None) -> LookupForm:
 
 def _search_associates(search: str, cursor_token: str | None) -> dict[str, Any]:
     """One request: a page of the account's associates matching `search`."""
-    user = principal()
+    user = signed_in()
     cursor = read_lookup_cursor(user, search, cursor_token)
     page = crm().accounts.associates_of(
         user.account_id, search=search or None, page_size=LOOKUP_PAGE_SIZE, cursor=cursor

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from werkzeug.test import Client
 
 from d365portal.emulator import create_emulator_app
+from d365portal.emulator.bench_seed import add_bench_rows
 from d365portal.emulator.seed import (
     DEMO_ACCOUNT_ID,
     DEMO_ASSOCIATE_ID,
@@ -22,7 +23,6 @@ from d365portal.emulator.seed import (
     OTHER_CONTACT_ID,
     OTHER_ENTITLEMENT_ID,
     OTHER_PASSWORD,
-    seed_bench,
 )
 
 AUTH = {"Authorization": "Bearer t"}
@@ -107,7 +107,7 @@ def test_bench_seed_is_fast_and_a_page_of_the_big_account_is_quick() -> None:
     """50,000 cases load in seconds; the first page (10, ticket number desc) answers well under a second."""
     app = create_emulator_app(seed="empty")
     start = time.monotonic()
-    info = seed_bench(app.store, accounts=5, users=20, big_account_cases=50_000)
+    info = add_bench_rows(app.store, accounts=5, users=20, big_account_cases=50_000)
     assert time.monotonic() - start < 30
     assert len(app.store.query("incidents")) == 50_000
     account = info["big_account_id"]
@@ -166,7 +166,7 @@ def test_another_tenant_seeds_its_own_asociado_column_and_labels() -> None:
 def test_large_account_pages_match_a_full_sort() -> None:
     """2,500 cases of one account paged by 1,000 (index order) equal the fully sorted list, once each."""
     app = create_emulator_app(seed="empty")
-    info = seed_bench(app.store, accounts=2, users=2, big_account_cases=2_500)
+    info = add_bench_rows(app.store, accounts=2, users=2, big_account_cases=2_500)
     account = info["big_account_id"]
     client = Client(app)
     headers = {**AUTH, "Prefer": "odata.maxpagesize=1000"}

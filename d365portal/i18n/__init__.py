@@ -1,6 +1,6 @@
-"""Languages, the message catalog and locale formatting (dates, numbers) for the templates.
+"""Languages, the message catalog and locale formatting (dates, numbers): used by web, mail and admin.
 
-Messages live in `web/messages/<area>.toml`, each key with its Spanish and English text side by side:
+Messages live in `i18n/messages/<area>.toml`, each key with its Spanish and English text side by side:
 
     [auth]
     signin = { es = "Iniciar Sesión", en = "Sign in" }
