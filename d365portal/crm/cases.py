@@ -6,7 +6,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from d365portal.crm import records as r
-from d365portal.crm.models import Case, CaseFilter, NewCase, Page, Scope, SortDirection
+from d365portal.crm.models import Case, CaseFilter, CaseState, CaseStatus, NewCase, Page, Scope, SortDirection
 from d365portal.crm.paging import cursor_from_next_link, skiptoken_from_cursor
 from d365portal.dataverse import odata
 from d365portal.dataverse.client import DataverseClient
@@ -28,8 +28,8 @@ SORT_COLUMNS: dict[str, str] = {
     "created_on": "createdon",
 }
 WHICH_FILTERS: dict[str, odata.Expr | None] = {
-    "open": odata.eq("statecode", 0),
-    "resolved": odata.eq("statecode", 1),
+    "open": odata.eq("statecode", int(CaseState.ACTIVE)),
+    "resolved": odata.eq("statecode", int(CaseState.RESOLVED)),
     "all": None,
 }
 ORIGIN_WEB = 3
@@ -173,15 +173,19 @@ class CaseRepository:
         }
         if minutes:
             resolution["timespent"] = int(minutes)
-        self._client.call_action("CloseIncident", {"IncidentResolution": resolution, "Status": 5})
+        self._client.call_action(
+            "CloseIncident", {"IncidentResolution": resolution, "Status": int(CaseStatus.PROBLEM_SOLVED)}
+        )
 
     def cancel(self, case_id: UUID) -> None:
-        """Cancel: statecode 2, statuscode 6."""
-        self._client.update("incidents", UUID(str(case_id)), {"statecode": 2, "statuscode": 6})
+        """Cancel: state Canceled, status reason Cancelled."""
+        changes = {"statecode": int(CaseState.CANCELED), "statuscode": int(CaseStatus.CANCELLED)}
+        self._client.update("incidents", UUID(str(case_id)), changes)
 
     def reopen(self, case_id: UUID) -> None:
-        """Reactivate: statecode 0, statuscode 1."""
-        self._client.update("incidents", UUID(str(case_id)), {"statecode": 0, "statuscode": 1})
+        """Reactivate: state Active, status reason In Progress."""
+        changes = {"statecode": int(CaseState.ACTIVE), "statuscode": int(CaseStatus.IN_PROGRESS)}
+        self._client.update("incidents", UUID(str(case_id)), changes)
 
     def _existing(self, new: NewCase) -> Case | None:
         return self._find(

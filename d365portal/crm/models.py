@@ -53,6 +53,14 @@ class CaseState(IntEnum):
     CANCELED = 2
 
 
+class CaseStatus(IntEnum):
+    """incident.statuscode values the portal writes (Dataverse's defaults)."""
+
+    IN_PROGRESS = 1
+    PROBLEM_SOLVED = 5
+    CANCELLED = 6
+
+
 class Case(Record):
     """An incident as the portal shows it."""
 

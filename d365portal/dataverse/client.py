@@ -108,7 +108,7 @@ class DataverseClient:
 
         def may_retry(error: DataverseError) -> bool:
             # A non-idempotent call is retried only when Dataverse surely did not run it.
-            return idempotent or isinstance(error, Throttled) or getattr(error, "not_sent", False)
+            return idempotent or isinstance(error, Throttled) or error.not_sent
 
         def on_retry(error: DataverseError, wait: float) -> None:
             log.warning("dataverse retry %s %s after %s; waiting %.2fs", method, url_path(url), error, wait)
@@ -154,7 +154,7 @@ class DataverseClient:
         try:
             token = self.token_provider.get_token(force_refresh=force_refresh)
         except Unavailable as exc:
-            exc.not_sent = True  # type: ignore[attr-defined]  # Dataverse never saw this attempt
+            exc.not_sent = True  # Dataverse never saw this attempt
             raise
         all_headers = {**headers, "Authorization": f"Bearer {token}"}
         started = time.perf_counter()

@@ -21,6 +21,7 @@ class DataverseError(Exception):
         code: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        not_sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -28,6 +29,9 @@ class DataverseError(Exception):
         self.code = code or None
         self.request_id = request_id
         self.retry_after = retry_after
+        # Dataverse surely never received the attempt (no token, connection refused or not accepted
+        # in time): even a non-idempotent request (a POST) may then be sent again.
+        self.not_sent = not_sent
 
     @property
     def is_transient(self) -> bool:

@@ -92,16 +92,6 @@ def ne(column: str, value: object) -> Expr:
     return _compare("ne", column, value)
 
 
-def ge(column: str, value: object) -> Expr:
-    """`column ge value`."""
-    return _compare("ge", column, value)
-
-
-def le(column: str, value: object) -> Expr:
-    """`column le value`."""
-    return _compare("le", column, value)
-
-
 # Dataverse runs contains/startswith/endswith as SQL LIKE: `%`, `_` and `[` are wildcards there
 # (learn.microsoft.com …/data-platform/wildcard-characters); bracketed they match themselves.
 _LIKE_WILDCARD = re.compile(r"([%_\[])")
@@ -125,11 +115,6 @@ def and_(*parts: Expr) -> Expr:
 def or_(*parts: Expr) -> Expr:
     """Any of `parts`."""
     return _join("or", parts)
-
-
-def not_(part: Expr) -> Expr:
-    """The negation of `part`."""
-    return Expr(f"not ({part.text})")
 
 
 def _join(op: str, parts: Sequence[Expr]) -> Expr:

@@ -80,9 +80,7 @@ def prefer_header(value: str) -> dict[str, str]:
 
 def unavailable(message: str, url: str, *, not_sent: bool = False) -> Unavailable:
     """`Unavailable` for a failed attempt; `not_sent` when Dataverse surely never got the request."""
-    error = Unavailable(f"{message} ({url_path(url)})")
-    error.not_sent = not_sent  # type: ignore[attr-defined]
-    return error
+    return Unavailable(f"{message} ({url_path(url)})", not_sent=not_sent)
 
 
 def url_path(url: str) -> str:

@@ -17,7 +17,6 @@ class Column:
     kind: Kind
     max_length: int | None = None
     required: bool = False
-    read_only: bool = False
     # lookups: target logical name → single-valued navigation property name
     targets: tuple[tuple[str, str], ...] = ()
 
@@ -86,12 +85,12 @@ class Table:
 
 def _common(table: Table) -> None:
     table.add(
-        Column(table.primary_key, "guid", read_only=False),
-        Column("createdon", "datetime", read_only=True),
-        Column("modifiedon", "datetime", read_only=True),
+        Column(table.primary_key, "guid"),
+        Column("createdon", "datetime"),
+        Column("modifiedon", "datetime"),
         Column("statecode", "choice"),
         Column("statuscode", "choice"),
-        Column("versionnumber", "int", read_only=True),
+        Column("versionnumber", "int"),
     )
 
 
@@ -110,7 +109,7 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
     _common(incidents)
     incidents.add(
         Column("title", "string", 200, required=True),
-        Column("ticketnumber", "string", 100, read_only=True),
+        Column("ticketnumber", "string", 100),
         Column("description", "string", 2000),
         lookup("customerid", ACCOUNT, CONTACT, required=True),
         lookup("primarycontactid", ("contact", "primarycontactid")),
@@ -148,7 +147,7 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
     contacts.add(
         Column("firstname", "string", 50),
         Column("lastname", "string", 50, required=True),
-        Column("fullname", "string", 160, read_only=True),
+        Column("fullname", "string", 160),
         Column("emailaddress1", "string", 100),
         Column("telephone1", "string", 50),
         lookup(
@@ -202,11 +201,3 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
     for entity_set, columns in (custom_lookups or {}).items():
         tables[entity_set].add(*columns)
     return tables
-
-
-def table_by_logical(tables: dict[str, Table], logical_name: str) -> Table:
-    """The table whose entity type is `logical_name`."""
-    for table in tables.values():
-        if table.logical_name == logical_name:
-            return table
-    raise KeyError(logical_name)

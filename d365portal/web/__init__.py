@@ -36,8 +36,9 @@ def _takes_language(endpoint: str) -> bool:
     known: dict[str, bool] = current_app.extensions.setdefault("web.lang_endpoints", {})
     found = known.get(endpoint)
     if found is None:
-        rules = current_app.url_map._rules_by_endpoint.get(endpoint)
-        if not rules:
+        try:
+            rules = list(current_app.url_map.iter_rules(endpoint))
+        except KeyError:
             return False
         found = known[endpoint] = any("lang" in rule.arguments for rule in rules)
     return found
