@@ -1,10 +1,9 @@
 # d365portal — the portal in production: `d365portal serve` (gunicorn) as a non-root user, logs to stdout.
 #
-# Layout: the code, templates/, static/ and config/ live together in /app, because the app finds its
-# templates and static files next to the package (PROJECT_ROOT = the directory above d365portal/).
-# The build stage installs the dependencies and the project *in place* (`pip install -e /app`) into a
-# virtualenv at /opt/venv; the runtime stage copies both directories to the same paths, so the
-# `d365portal` command and `import d365portal` resolve to /app without a compiler or pip at run time.
+# Layout: the build stage builds the project's wheel (which carries templates/, static/ and the
+# message catalogues inside the package) and installs it, with its dependencies, into a virtualenv at
+# /opt/venv; the runtime stage copies only that virtualenv and config/, so the image has no source
+# tree, compiler or build tools. /app is the working directory (config/portal.toml, var/).
 #
 #   docker build -t d365portal .
 #   docker run -p 8000:8000 -e D365_DATAVERSE_URL=https://org.crm.dynamics.com -e D365_AUTH=client_secret \
@@ -18,11 +17,14 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
-WORKDIR /app
-COPY pyproject.toml README.md ./
+WORKDIR /src
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY d365portal ./d365portal
-RUN /opt/venv/bin/pip install -e /app \
-    && /opt/venv/bin/python -c "import d365portal, gunicorn, msal, flask"
+COPY templates ./templates
+COPY static ./static
+RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels /src \
+    && /opt/venv/bin/pip install /wheels/d365portal-*.whl \
+    && /opt/venv/bin/python -c "import d365portal.app as a, gunicorn, msal; assert (a.ASSETS_ROOT / 'templates').is_dir()"
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
@@ -34,9 +36,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home portal
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY --from=build /app /app
-COPY templates ./templates
-COPY static ./static
 COPY config ./config
 RUN mkdir -p /app/var && chown portal:portal /app/var
 USER portal

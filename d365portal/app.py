@@ -9,7 +9,10 @@ from flask import Flask
 
 from d365portal.settings import Settings, SettingsError, load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# templates/ and static/: inside the package when installed from a wheel (setup.py copies them
+# there), at the top of the repository in a checkout or an editable install.
+ASSETS_ROOT = PACKAGE_DIR if (PACKAGE_DIR / "templates").is_dir() else PACKAGE_DIR.parent
 
 
 def _secret_key(settings: Settings) -> str:
@@ -31,8 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(ASSETS_ROOT / "templates"),
+        static_folder=str(ASSETS_ROOT / "static"),
     )
     app.config.update(
         SETTINGS=settings,

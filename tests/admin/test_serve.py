@@ -149,6 +149,10 @@ def test_the_dockerfile_runs_serve_as_a_non_root_user_from_slim_stages() -> None
     assert "/healthz" in " ".join(dockerfile_healthcheck())
     for needed in ("templates", "static", "config"):
         assert f"COPY {needed} ./{needed}" in text
+    # The image installs the wheel (templates and static inside the package), never editable.
+    assert "pip install -e" not in text and "pip wheel --no-deps" in text
+    assert re.search(r"pip install /wheels/d365portal-\*\.whl", text)
+    assert "COPY --from=build /opt/venv /opt/venv" in text and "COPY --from=build /src" not in text
 
 
 def test_gunicorn_options_come_from_the_settings() -> None:

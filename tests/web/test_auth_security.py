@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from d365portal.app import PROJECT_ROOT
+from d365portal.app import ASSETS_ROOT
 from d365portal.web.security import CONTENT_SECURITY_POLICY
 from tests.web.account_helpers import LOGIN, sign_in
 
@@ -53,13 +53,13 @@ def test_the_reset_page_sends_no_referrer(client: FlaskClient) -> None:
 
 
 def _page_templates() -> list[Path]:
-    root = PROJECT_ROOT / "templates"
+    root = ASSETS_ROOT / "templates"
     # Emails are not served pages (mail clients need inline styles); skip them wherever they live.
     pages = [p for p in root.rglob("*.html") if "emails" not in p.parts]
     return [p for p in pages if "emails/_layout" not in p.read_text(encoding="utf-8")]
 
 
-@pytest.mark.parametrize("template", _page_templates(), ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+@pytest.mark.parametrize("template", _page_templates(), ids=lambda p: str(p.relative_to(ASSETS_ROOT)))
 def test_templates_have_nothing_the_csp_would_block(template: Path) -> None:
     source = template.read_text(encoding="utf-8")
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source), "inline <script>"
