@@ -1,4 +1,4 @@
-"""Payloads shaped exactly like Dataverse's (Microsoft's documented examples): annotations, etags, nextLinks."""
+"""Payloads shaped like Dataverse's (Microsoft's documented examples): annotations, etags, nextLinks."""
 
 from __future__ import annotations
 

@@ -125,14 +125,15 @@ def test_a_name_with_a_line_break_still_gets_its_reset_email(app: Flask) -> None
     """A full name stored with CR/LF (typed or imported in Dynamics) never breaks or injects a header."""
     from d365portal.crm.models import Contact
     from d365portal.emulator.seed import DEMO_CONTACT_ID, DEMO_EMAIL
-    from d365portal.mail.messages import email_changed_message, reset_password_message
+    from d365portal.mail.messages import email_changed_message, invitation_message, reset_password_message
 
     name = "Lorena\r\nBcc: intruso@example.com\tMelo"
     contact = Contact(id=DEMO_CONTACT_ID, full_name=name, email=DEMO_EMAIL)
     with app.test_request_context("/es-ES/"):
         app.preprocess_request()
         messages = [reset_password_message(contact, "http://portal.test/x"),
-                    email_changed_message(contact, DEMO_EMAIL, "nuevo@inovait.co")]
+                    email_changed_message(contact, DEMO_EMAIL, "nuevo@inovait.co"),
+                    invitation_message(contact, username="lmelo", link="http://portal.test/x", days=7)]
     for message in messages:
         (recipient,) = message["To"].addresses
         assert recipient.display_name == "Lorena Bcc: intruso@example.com Melo"
