@@ -38,6 +38,9 @@ def close_on_drop(app: WSGIApplication) -> WSGIApplication:
     return wsgi
 
 
-def loopback_server(host: str, port: int, app: Any) -> BaseWSGIServer:
-    """A threaded werkzeug server for `app` on `host:port` (0: a free port)."""
-    return make_server(host, port, close_on_drop(app), threaded=True)
+def loopback_server(
+    host: str, port: int, app: Any, tls: tuple[str, str] | None = None
+) -> BaseWSGIServer:
+    """A threaded werkzeug server for `app` on `host:port` (0: a free port); HTTPS with `tls`
+    (certificate file, key file)."""
+    return make_server(host, port, close_on_drop(app), threaded=True, ssl_context=tls)

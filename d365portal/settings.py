@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     forgot_rate_per_ip: int = Field(5, ge=1)  # per 15 minutes
     reset_rate_per_ip: int = Field(10, ge=1)  # per 15 minutes
     page_size: int = Field(10, ge=5, le=100)
+    # Option labels in every language come from Dataverse's metadata, re-read in the background.
+    metadata_refresh_seconds: int = Field(3600, ge=1)
     fieldmap: FieldMap = FieldMap()
 
     # --- Mail -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer
 
 from d365portal import create_app
+from d365portal.crm import option_labels
 from d365portal.serving import loopback_server
 from d365portal.settings import Settings
 
@@ -142,10 +143,15 @@ def settings(tmp_path: Path, emulator: Any) -> Settings:
 
 
 @pytest.fixture()
-def app(settings: Settings) -> Flask:
-    """The portal, wired to the emulator through the production client."""
+def app(settings: Settings, emulator: Any) -> Flask:
+    """The portal, wired to the emulator through the production client. Its option labels are read
+    from the emulator's metadata before the test (a running portal reads them in the background at
+    its first request), and the emulator's request count starts at zero after that."""
     app = create_app(settings)
     app.testing = True
+    if str(settings.dataverse_url).rstrip("/") == str(emulator.url).rstrip("/"):
+        option_labels(app).refresh_now()
+        emulator.stats.reset()
     return app
 
 

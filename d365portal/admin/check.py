@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import click
 
+from d365portal.admin.check_metadata import step_labels
 from d365portal.admin.check_steps import (
     Context,
     Step,
@@ -34,6 +35,7 @@ STEPS: list[tuple[int, str, str, Callable[[Context], Step], int]] = [
     (5, "access", "The application user can read the tables and create a case", step_access, 3),
     (6, "mail", "Mail can be sent", step_mail, 1),
     (7, "certificate", "The certificate is not about to expire", step_certificate, 1),
+    (8, "labels", "Option labels can be read in every language the portal shows", step_labels, 3),
 ]
 MARKS = {"pass": "✓", "fail": "✗", "skip": "–"}
 

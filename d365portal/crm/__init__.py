@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.cases import CaseRepository
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.entitlements import EntitlementRepository
+    from d365portal.crm.labels import LabelCatalog
     from d365portal.dataverse.client import DataverseClient
     from d365portal.settings import FieldMap
 
@@ -70,11 +71,24 @@ def crm(app: Flask | None = None) -> Crm:
     return (app or current_app).extensions["crm"]  # type: ignore[no-any-return]
 
 
+def option_labels(app: Flask | None = None) -> LabelCatalog:
+    """The option labels of `app` (default: the current app), in every language."""
+    from flask import current_app
+
+    return (app or current_app).extensions["labels"]  # type: ignore[no-any-return]
+
+
 def init_app(app: Flask) -> None:
-    """Build the Dataverse client and the repositories once per process, in `app.extensions`."""
+    """Build the Dataverse client, the repositories and the label catalogue once per process."""
+    from d365portal.crm.labels import LabelCatalog, LabelRepository
     from d365portal.dataverse import build_client
 
     settings = app.config["SETTINGS"]
     client = build_client(settings)
     app.extensions["dataverse"] = client
     app.extensions["crm"] = build_crm(client, settings.fieldmap)
+    catalog = LabelCatalog(LabelRepository(client), max_age=settings.metadata_refresh_seconds)
+    app.extensions["labels"] = catalog
+    # Loaded (and later refreshed) in the background, started by the first request of the process:
+    # a page never waits for metadata and never counts a metadata request.
+    app.before_request(catalog.ensure_fresh)

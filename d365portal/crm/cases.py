@@ -57,7 +57,7 @@ def case_columns(fieldmap: FieldMap, *, detail: bool = False) -> list[str]:
 
 def case_from_row(row: r.Row, fieldmap: FieldMap) -> Case:
     """A `Case` from an incident row with annotations."""
-    state = r.required_choice(row, "statecode")
+    state = r.required_choice(row, "statecode", "incident")
     return Case(
         etag=row.get("@odata.etag"),
         id=r.uuid(row, "incidentid"),
@@ -68,11 +68,11 @@ def case_from_row(row: r.Row, fieldmap: FieldMap) -> Case:
         associate=r.lookup(row, fieldmap.incident_associate_column),
         contact=r.lookup(row, "primarycontactid"),
         entitlement=r.lookup(row, "entitlementid"),
-        priority=r.choice(row, "prioritycode"),
-        origin=r.choice(row, "caseorigincode"),
-        case_type=r.choice(row, "casetypecode"),
+        priority=r.choice(row, "prioritycode", "incident"),
+        origin=r.choice(row, "caseorigincode", "incident"),
+        case_type=r.choice(row, "casetypecode", "incident"),
         state=state,
-        status_reason=r.required_choice(row, "statuscode"),
+        status_reason=r.required_choice(row, "statuscode", "incident"),
         created_on=r.required_timestamp(row, "createdon"),
         modified_on=r.timestamp(row, "modifiedon"),
         billed_minutes=r.integer(row, "billedserviceunits") if state.value != 0 else None,

@@ -32,7 +32,9 @@ class Choice(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     value: int
-    label: str
+    label: str  # Dataverse's formatted value (the application user's language)
+    entity: str = ""  # table and column, to find the label in the page's language (crm/labels.py)
+    attribute: str = ""
 
 
 class Lookup(BaseModel):

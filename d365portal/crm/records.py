@@ -44,18 +44,19 @@ def boolean(row: Row, column: str, default: bool = False) -> bool:
     return default if value is None else bool(value)
 
 
-def choice(row: Row, column: str) -> Choice | None:
-    """A choice column with Dataverse's label for it (the value itself when unlabelled)."""
+def choice(row: Row, column: str, entity: str = "") -> Choice | None:
+    """A choice column of table `entity` with Dataverse's label for it (the value when unlabelled)."""
     value = row.get(column)
     if value is None:
         return None
     label = row.get(column + FORMATTED)
-    return Choice(value=int(value), label=str(label) if label is not None else str(value))
+    text = str(label) if label is not None else str(value)
+    return Choice(value=int(value), label=text, entity=entity, attribute=column)
 
 
-def required_choice(row: Row, column: str) -> Choice:
+def required_choice(row: Row, column: str, entity: str = "") -> Choice:
     """A choice column that every row has (state, status)."""
-    found = choice(row, column)
+    found = choice(row, column, entity)
     if found is None:
         raise ValueError(f"Dataverse row without {column}")
     return found

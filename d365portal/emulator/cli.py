@@ -59,10 +59,18 @@ import click
     default=None,
     help="Accept only this bearer token (also D365_EMULATOR_TOKEN; default: any non-empty token).",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM); needs --tls-key. Microsoft's SDK talks only HTTPS.",
+)
+@click.option(
+    "--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Its key (PEM)."
+)
 def emulator_command(
     host: str, port: int, seed: str, db_path: Path, memory: bool, reset: bool, language: str,
     latency_ms: int, throttle_ratio: float, retry_after: int, unavailable_ratio: float,
-    drop_response_ratio: float, require_token: str | None,
+    drop_response_ratio: float, require_token: str | None, tls_cert: Path | None, tls_key: Path | None,
 ) -> None:  # fmt: skip
     """Run the local Dataverse emulator (Web API at /api/data/v9.2/)."""
     from d365portal.emulator import create_emulator_app
@@ -74,8 +82,11 @@ def emulator_command(
         throttle_ratio=throttle_ratio, throttle_retry_after=retry_after,
         unavailable_ratio=unavailable_ratio, drop_response_ratio=drop_response_ratio,
     )  # fmt: skip
-    server = loopback_server(host, port, app)
-    app.url = f"http://{host}:{server.server_port}"
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls = (str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
+    server = loopback_server(host, port, app, tls)
+    app.url = f"{'https' if tls else 'http'}://{host}:{server.server_port}"
     where = "memory" if memory else str(db_path)
     click.echo(f"Dataverse emulator on {app.url}/api/data/v9.2/ (seed {seed}, rows in {where})", err=True)
     signal.signal(signal.SIGTERM, _interrupt)

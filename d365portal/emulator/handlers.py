@@ -19,12 +19,14 @@ from d365portal.emulator.query import (
     COUNT_LIMIT,
     MAX_PAGE_SIZE,
     Options,
+    check_parameter,
     next_link,
     page_from_index,
     read_skiptoken,
     resume_at,
     select_rows,
     serialize,
+    sort_rows,
 )
 from d365portal.emulator.responses import JSON_TYPE, json_response, no_content, odata_headers
 from d365portal.emulator.schema import Table
@@ -85,15 +87,24 @@ def _context(app: EmulatorApp, request: Request, table: Table, opts: Options) ->
     return f"{app.base(request)}$metadata#{table.entity_set}{select}"
 
 
+def no_options(call: Call) -> None:
+    """Functions and actions take no query options: each one is refused, none ignored."""
+    for name in call.request.args:
+        check_parameter(name)
+        raise errors.not_implemented(f"the query option '{name}' on '{call.name}'")
+
+
 # --- functions and actions -------------------------------------------------------------------
 def whoami(app: EmulatorApp, call: Call) -> Response:
     """GET /WhoAmI."""
+    no_options(call)
     context = f"{app.base(call.request)}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse"
     return json_response({"@odata.context": context, **WHOAMI})
 
 
 def user_privileges(app: EmulatorApp, call: Call) -> Response:
     """`systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()` for the application user."""
+    no_options(call)
     user_id = call.row_id
     if user_id != WHOAMI["UserId"]:
         raise errors.record_not_found("systemuser", user_id)
@@ -108,6 +119,7 @@ def user_privileges(app: EmulatorApp, call: Call) -> Response:
 
 def close_incident(app: EmulatorApp, call: Call) -> Response:
     """POST /CloseIncident: resolve a case with an incidentresolution."""
+    no_options(call)
     app.writer.close_incident(body(call.request, "CloseIncident"))
     return no_content(odata_headers())
 
@@ -153,7 +165,11 @@ def get_collection(app: EmulatorApp, call: Call) -> Response:
         offset = resume_at(rows, table.primary_key, offset, last_id)
         chunk = rows[offset : offset + limit]
         more = offset + limit < len(rows)
-    answer["value"] = [serialize(app.store, app.formatter, table, r, opts, notes) for r in chunk]
+    link_base = app.base(request)
+    answer["value"] = [
+        serialize(app.store, app.formatter, table, r, opts, notes, link_base, in_collection=True)
+        for r in chunk
+    ]
     if chunk and more and not (page_size is None and opts.top is not None):
         raw = [(k, v) for k, v in request.args.items(multi=True)]
         last = chunk[-1][table.primary_key]
@@ -189,8 +205,50 @@ def get_row(app: EmulatorApp, call: Call) -> Response:
         response.headers["Content-Type"] = JSON_TYPE
         return response
     answer = {"@odata.context": _context(app, request, table, opts) + "/$entity"}
-    answer.update(serialize(app.store, app.formatter, table, row, opts, notes))
+    answer.update(serialize(app.store, app.formatter, table, row, opts, notes, app.base(request)))
     applied = [f"odata.include-annotations={prefs['odata.include-annotations']}"] if notes.any else []
+    return json_response(answer, applied)
+
+
+def get_related(app: EmulatorApp, call: Call) -> Response:
+    """GET /<set>(<id>)/<collection navigation>: the related rows (the URL in `<nav>@odata.nextLink`),
+    with $select/$filter/$orderby/$top and paging like any collection."""
+    request, table, row_id = call.request, call.table_or_fail, call.row_id
+    nav = table.collections.get(call.tail or "")
+    if nav is None:
+        raise errors.not_implemented(f"the path segment '{call.tail}' (properties, $ref, bound operations)")
+    if row_id not in app.store.rows(table.entity_set):
+        raise errors.record_not_found(table.logical_name, row_id)
+    other = app.store.tables[nav.entity_set]
+    opts = options(app, request, other)
+    prefs = preferences(request)
+    notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
+    rows = app.store.rows(other.entity_set)
+    back = f"_{nav.column}_value"
+    linked = [rows[i] for i in app.store.index(other.entity_set, back).get(row_id, set()) if i in rows]
+    linked = [r for r in linked if opts.predicate is None or opts.predicate(r)]
+    linked = sort_rows(app.store, linked, other, opts.orderby)
+    if opts.top is not None:
+        linked = linked[: opts.top]
+    size = prefs.get("odata.maxpagesize", "").strip('"')
+    limit = min(int(size), MAX_PAGE_SIZE) if size.isdigit() and int(size) > 0 else MAX_PAGE_SIZE
+    page, offset, last_id = 1, 0, None
+    if "$skiptoken" in request.args:
+        page, offset, last_id = read_skiptoken(request.args["$skiptoken"])
+    offset = resume_at(linked, other.primary_key, offset, last_id)
+    chunk = linked[offset : offset + limit]
+    select = f"({','.join(opts.select)})" if opts.select else ""
+    answer: dict[str, Any] = {"@odata.context": f"{app.base(request)}$metadata#{other.entity_set}{select}"}
+    answer["value"] = [serialize(app.store, app.formatter, other, r, opts, notes) for r in chunk]
+    if offset + limit < len(linked) and chunk:
+        raw = [(k, v) for k, v in request.args.items(multi=True)]
+        answer["@odata.nextLink"] = next_link(
+            app.base(request), f"{table.entity_set}({row_id})/{nav.name}", raw, page + 1, offset + limit,
+            chunk[-1][other.primary_key],
+        )  # fmt: skip
+    applied = [f"odata.include-annotations={prefs['odata.include-annotations']}"] if notes.any else []
+    if size.isdigit():
+        applied.append(f"odata.maxpagesize={limit}")
     return json_response(answer, applied)
 
 

@@ -6,6 +6,7 @@ come back as formatted values, exactly as Dataverse returns a tenant's customise
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from d365portal.emulator.schema import Column, lookup
@@ -85,6 +86,9 @@ STATES: dict[str, dict[int, tuple[int, ...]]] = {
 
 STATE_ENUM_NAMES = {"incidents": "IncidentState", "entitlements": "EntitlementState"}
 
+# Languages as Dataverse numbers them (LCIDs), in the order the emulator reports them installed.
+LANGUAGE_CODES = {"es-ES": 3082, "en-US": 1033}
+
 
 @dataclass(frozen=True)
 class SeedMetadata:
@@ -103,6 +107,14 @@ class SeedMetadata:
         """The label of `value` in `language` (falling back to es-ES)."""
         labels = self.labels.get(language) or self.labels["es-ES"]
         return labels.get(entity_set, {}).get(column, {}).get(value)
+
+    def copy(self) -> SeedMetadata:
+        """A copy whose labels can change (UpdateOptionValue) without touching the seed."""
+        return SeedMetadata(labels=copy.deepcopy(self.labels), custom_lookups=self.custom_lookups)
+
+    def set_label(self, language: str, entity_set: str, column: str, value: int, label: str) -> None:
+        """Change (or add) the label of an existing option in one language."""
+        self.labels.setdefault(language, {}).setdefault(entity_set, {}).setdefault(column, {})[value] = label
 
 
 DEMO_METADATA = SeedMetadata()

@@ -63,6 +63,7 @@ class Expansion:
     lookup_key: str | None = None  # single-valued: the lookup column read name
     target: str | None = None
     back_column: str | None = None  # collection-valued: the column of the related rows
+    query: str = ""  # the nested options as a query string (for `<nav>@odata.nextLink`)
 
 
 def split_top_level(text: str, sep: str) -> list[str]:
@@ -86,6 +87,22 @@ def split_top_level(text: str, sep: str) -> list[str]:
     return parts
 
 
+# Parameters without `$` that Dataverse understands and the emulator does not implement.
+DATAVERSE_PARAMETERS = frozenset({"fetchXml", "savedQuery", "userQuery", "sql"})
+
+
+def check_parameter(name: str) -> None:
+    """Refuse a query parameter without `$`: Dataverse's own 400 for one it does not know (its
+    message, with code 0x0), 501 for one it knows and the emulator lacks. Never ignored."""
+    if name.startswith("$"):
+        return
+    if name.startswith("@"):
+        raise errors.not_implemented("parameter aliases")
+    if name in DATAVERSE_PARAMETERS:
+        raise errors.not_implemented(f"the query parameter '{name}'")
+    raise errors.EmulatorError(400, "0x0", f"The query parameter {name} is not supported")
+
+
 class QueryParser:
     """Validates query options against a table, the way Dataverse validates them."""
 
@@ -97,12 +114,11 @@ class QueryParser:
         for name in args:
             if name == "$skip":
                 raise errors.skip_not_supported()
-            if name in UNSUPPORTED or name in ("fetchXml", "savedQuery", "userQuery"):
+            if name in UNSUPPORTED:
                 raise errors.not_implemented(f"the query option '{name}'")
             if name.startswith("$") and name not in SUPPORTED:
                 raise errors.query_syntax(f"The query parameter '{name}' is not supported.")
-            if name.startswith("@"):
-                raise errors.not_implemented("parameter aliases")
+            check_parameter(name)
         options = Options()
         if "$select" in args:
             options.select = self.select(table, args["$select"])
@@ -187,7 +203,10 @@ class QueryParser:
                 nav = table.collections[name]
                 other = self.store.tables[nav.entity_set]
                 options = self.parse(other, nested, nested=True)
-                items.append(Expansion(name, other, options, back_column=f"_{nav.column}_value"))
+                query = "&".join(f"{k.strip()}={quote(v, safe=',()/$=')}" for k, v in nested.items())
+                items.append(
+                    Expansion(name, other, options, back_column=f"_{nav.column}_value", query=query)
+                )
             else:
                 raise errors.unknown_property(name, table.logical_name)
         return items
@@ -309,8 +328,12 @@ def serialize(
     row: dict[str, Any],
     options: Options,
     notes: Annotations,
+    link_base: str | None = None,
+    in_collection: bool = False,
 ) -> dict[str, Any]:
-    """A row with its expansions."""
+    """A row with its expansions. With `link_base` (the Web API root), an expanded collection carries
+    `<nav>@odata.nextLink`, the URL of the related rows: always in a collection query (Microsoft's
+    "Single $expand on collection-valued navigation properties"), and for one row when `$top` cut it."""
     out = formatter.row(table, row, options.select, notes)
     row_id = row[table.primary_key]
     for item in options.expand:
@@ -332,11 +355,16 @@ def serialize(
                 and (item.options.predicate is None or item.options.predicate(related_rows[i]))
             ]
             children = sort_rows(store, children, item.table, item.options.orderby)
+            cut = item.options.top is not None and len(children) > item.options.top
             if item.options.top is not None:
                 children = children[: item.options.top]
             out[item.name] = [
                 serialize(store, formatter, item.table, c, item.options, notes) for c in children
             ]
+            if link_base is not None and (in_collection or cut):
+                query = f"?{item.query}" if item.query else ""
+                url = f"{link_base}{table.entity_set}({row_id})/{item.name}{query}"
+                out[f"{item.name}@odata.nextLink"] = url
     return out
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from d365portal.emulator import errors, handlers
+from d365portal.emulator import errors, handlers, metadata_handlers
 from d365portal.emulator.schema import Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +25,14 @@ if TYPE_CHECKING:  # pragma: no cover
 Handler = Callable[["EmulatorApp", "Call"], Response]
 
 ROUTES: dict[tuple[str, str], Handler] = {
+    ("GET", ""): metadata_handlers.service_document,
     ("GET", "WhoAmI"): handlers.whoami,
+    ("GET", "RetrieveAvailableLanguages"): metadata_handlers.available_languages,
+    ("GET", "RetrieveAvailableLanguages()"): metadata_handlers.available_languages,
+    ("POST", "UpdateOptionValue"): metadata_handlers.update_option_value,
+    ("GET", "EntityDefinitions"): metadata_handlers.entity_definitions,
+    ("GET", "EntityDefinitions(<id>)"): metadata_handlers.entity_definition,
+    ("GET", "EntityDefinitions(<id>)/<path>"): metadata_handlers.entity_definition_path,
     ("POST", "CloseIncident"): handlers.close_incident,
     ("GET", "systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"): handlers.user_privileges,
     ("GET", "<set>"): handlers.get_collection,
@@ -34,6 +41,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "<set>(<id>)"): handlers.get_row,
     ("PATCH", "<set>(<id>)"): handlers.upsert,
     ("DELETE", "<set>(<id>)"): handlers.delete,
+    ("GET", "<set>(<id>)/<path>"): handlers.get_related,
 }
 
 # Dataverse has these; the emulator answers 501 rather than pretending: first segments, then
@@ -41,10 +49,40 @@ ROUTES: dict[tuple[str, str], Handler] = {
 NOT_IMPLEMENTED: dict[str, str] = {
     "$metadata": "'$metadata'",
     "$batch": "'$batch'",
-    "EntityDefinitions": "'EntityDefinitions'",
     "GlobalOptionSetDefinitions": "'GlobalOptionSetDefinitions'",
     "systemusers": "systemusers other than RetrieveUserPrivileges",
 }
+# Dataverse's own messages (Web API actions and functions, from Microsoft's Web API action and
+# function references) the emulator does not implement: 501, not the 404 of an unknown segment.
+DATAVERSE_MESSAGES = frozenset({
+    "AddMembersTeam", "AddPrivilegesRole", "AddToQueue", "AddUserToRecordTeam", "ApplyRoutingRule",
+    "Assign", "AssociateEntities", "BackgroundSendEmail", "Book", "BulkDelete", "BulkDetectDuplicates",
+    "CalculateActualValueOpportunity", "CalculateRollupField", "CalculateTotalTimeIncident",
+    "CancelContract", "CancelSalesOrder", "CheckIncomingEmail", "CloneContract", "CloseQuote",
+    "ConvertOwnerTeamToAccessTeam", "ConvertQuoteToSalesOrder", "ConvertSalesOrderToInvoice",
+    "CopyDynamicListToStatic", "CopySystemForm", "CreateAsyncJobToRevokeInheritedAccess",
+    "CreateCustomerRelationships", "CreateEntities", "CreateMultiple", "DeleteAndPromote",
+    "DeliverIncomingEmail", "DeliverPromoteEmail", "DeprovisionLanguage", "DownloadBlock",
+    "ExecuteByIdSavedQuery", "ExecuteByIdUserQuery", "ExecuteWorkflow", "ExportSolution",
+    "ExportTranslation", "FetchXmlToQueryExpression", "FullTextSearchKnowledgeArticle",
+    "GenerateQuoteFromOpportunity", "GetAllTimeZonesWithDisplayName", "GetDefaultPriceLevel",
+    "GetQuantityDecimal", "GetTimeZoneCodeByLocalizedName", "GetTrackingTokenEmail",
+    "GrantAccess", "ImportSolution", "ImportTranslation", "IncrementKnowledgeArticleViewCount",
+    "InitializeFrom", "InitializeFileBlocksUpload", "InstallSampleData", "InsertOptionValue",
+    "InsertStatusValue", "IsValidStateTransition", "LoseOpportunity", "Merge", "ModifyAccess",
+    "PickFromQueue", "ProvisionLanguage", "PublishAllXml", "PublishXml", "QualifyLead",
+    "QueryExpressionToFetchXml", "ReactivateEntityKey", "ReleaseToQueue", "RemoveFromQueue",
+    "RemoveMembersTeam", "RemoveUserFromRecordTeam", "RetrieveAllEntities", "RetrieveCurrentOrganization",
+    "RetrieveDeprovisionedLanguages", "RetrieveDuplicates", "RetrieveEntityChanges",
+    "RetrieveInstalledLanguagePackVersion", "RetrieveLocLabels", "RetrieveMetadataChanges",
+    "RetrieveOrganizationInfo", "RetrievePrincipalAccess", "RetrieveProvisionedLanguages",
+    "RetrieveRecordChangeHistory", "RetrieveSharedPrincipalsAndAccess", "RetrieveTotalRecordCount",
+    "RetrieveUserQueues", "RetrieveVersion", "RevokeAccess", "Rollup", "Route", "SearchByBodyKbArticle",
+    "SendEmail", "SendEmailFromTemplate", "SetDataEncryptionKey", "SetParentSystemUser",
+    "UpdateMultiple", "UpdateStateValue", "UploadBlock", "UpsertMultiple", "ValidateRecurrenceRule",
+    "WinOpportunity", "WinQuote", "searchquery", "searchsuggest", "searchautocomplete",
+    "RelationshipDefinitions", "ManagedPropertyDefinitions", "CommitAnnotationBlocksUpload",
+})  # fmt: skip
 NOT_IMPLEMENTED_METHODS: dict[tuple[str, str], str] = {
     ("PUT", "<set>(<id>)"): "PUT (single-property updates)",
 }
@@ -88,16 +126,20 @@ def first_segment(rest: str) -> str:
 
 
 def _shapes(name: str, key: str | None, tail: str | None, is_set: bool) -> list[str]:
-    """The path's shapes, most specific first: as written, then with `<set>` for an entity set."""
-    suffix = ("(<id>)" if key is not None else "") + (f"/{tail}" if tail else "")
-    shapes = [name + suffix]
-    if is_set:
-        shapes.append("<set>" + suffix)
-    return shapes
+    """The path's shapes, most specific first: the name as written, then `<set>` for an entity set;
+    each with its tail as written, then with `<path>` for any tail."""
+    key_shape = "" if key is None else "()" if key == "" else "(<id>)"  # "()": a function call
+    tails = [f"/{tail}", "/<path>"] if tail else [""]
+    names = [name, "<set>"] if is_set else [name]
+    return [base + key_shape + end for base in names for end in tails]
 
 
 def resolve(app: EmulatorApp, request: Request, rest: str) -> tuple[Handler, Call]:
     """The handler for `rest` (the path after the API prefix) and the parsed call."""
+    if rest == "":  # the service document
+        if request.method != "GET":
+            raise errors.method_not_allowed(request.method, "/")
+        return ROUTES[("GET", "")], Call(request, "", None, None, None)
     match = _SEGMENT.match(rest)
     if not match:
         raise errors.unknown_segment(rest.split("/")[0] or rest)
@@ -117,6 +159,8 @@ def resolve(app: EmulatorApp, request: Request, rest: str) -> tuple[Handler, Cal
             raise errors.method_not_allowed(request.method, name)
     if name in NOT_IMPLEMENTED:
         raise errors.not_implemented(NOT_IMPLEMENTED[name])
+    if name.removesuffix("()") in DATAVERSE_MESSAGES:
+        raise errors.not_implemented(f"the message '{name.removesuffix('()')}'")
     if table is not None and tail:
         raise errors.not_implemented(f"the path segment '{tail}' (properties, $ref, bound operations)")
     raise errors.unknown_segment(name)

@@ -58,7 +58,8 @@ class Store:
         reset: bool = False,
     ) -> None:
         self.seed_name = seed
-        self.metadata = metadata
+        self.seed_metadata = metadata
+        self.metadata = metadata.copy()  # labels a tenant may change at run time (UpdateOptionValue)
         self.tables: dict[str, Table] = build_tables(metadata.custom_lookups)
         self.lock = threading.RLock()
         self._rows: dict[str, dict[str, Row]] = {name: {} for name in self.tables}
@@ -96,6 +97,7 @@ class Store:
             self._tickets.clear()
             self._version = 1000
             self._random.seed(20191226)
+            self.metadata = self.seed_metadata.copy()
             if self._db is not None:
                 self._db.execute("DELETE FROM rows")
                 self._db.execute("DELETE FROM meta")

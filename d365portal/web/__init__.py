@@ -8,7 +8,9 @@ from uuid import UUID
 
 from flask import Flask, abort, current_app, g, url_for
 
-from d365portal.i18n import LANGUAGES
+from d365portal.crm import option_labels
+from d365portal.crm.models import Choice
+from d365portal.i18n import LANGUAGES, current_language
 
 
 def _pull_language(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -69,6 +71,13 @@ def with_query(base: str, values: dict[str, Any]) -> str:
     return f"{base}?{urlencode(items, safe=_QUERY_SAFE)}" if items else base
 
 
+def choice_label(choice: Choice | None) -> str:
+    """`{{ case.priority|label }}`: an option's label in the page's language (crm/labels.py)."""
+    if choice is None:
+        return ""
+    return option_labels().label(choice, current_language())
+
+
 def init_app(app: Flask) -> None:
     """Register the blueprints, the language URL handling, security and error pages."""
     from d365portal.web import (
@@ -87,6 +96,7 @@ def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_pull_language)
     app.url_defaults(_add_language)
     app.jinja_env.globals.update(row_url_prefix=row_url_prefix, with_query=with_query)
+    app.jinja_env.filters["label"] = choice_label
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})
 
     security.init_app(app)

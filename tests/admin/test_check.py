@@ -24,11 +24,20 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     result = invoke(emulator_env, "check")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    for number in range(1, 8):
+    for number in range(1, 9):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
     assert "4 tables" in result.output
     assert "privileges not listed" not in result.output  # step 5 read the role's privileges
-    assert lines[-1].startswith("Verdict: All 7 checks passed")
+    assert "options of 2 tables in 2 languages" in result.output  # step 8 read the labels
+    assert lines[-1].startswith("Verdict: All 8 checks passed")
+
+
+def test_a_language_the_environment_lacks_is_named(emulator_env: dict[str, str], emulator: Any) -> None:
+    del emulator.store.metadata.labels["en-US"]  # an environment without the English language pack
+    result = invoke(emulator_env, "check")
+    assert result.exit_code == 1, result.output
+    step8 = next(line for line in result.output.splitlines() if line.startswith("✗ 8. "))
+    assert "English (1033)" in step8 and "Spanish" not in step8
 
 
 def test_a_privilege_missing_from_the_application_users_role_is_named(
@@ -48,7 +57,7 @@ def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> N
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["ok"] is True
-    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert {s["status"] for s in document["steps"]} == {"pass"}
     assert document["steps"][2]["data"]["whoami"]["UserId"]  # WhoAmI's ids, for monitoring
 
@@ -65,7 +74,7 @@ def test_a_field_map_column_missing_in_the_tenant_is_named(emulator_env: dict[st
     assert "incidents._new_asociado_value" in step4
     assert "D365_FIELDMAP__INCIDENT_ASSOCIATE_COLUMN" in step4
     assert "contacts.contoso_portalusername" in step4
-    assert "Fix:" in result.output and "1 of 7 checks failed (step 4)" in result.output
+    assert "Fix:" in result.output and "1 of 8 checks failed (step 4)" in result.output
 
 
 def test_a_wrong_setting_fails_step_one_and_skips_the_rest(emulator_env: dict[str, str]) -> None:
@@ -190,6 +199,8 @@ def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) ->
         f"{API}systemusers({USER_ID})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()",
         json={"RolePrivileges": [{"PrivilegeName": p, "Depth": "Global"} for p in privileges]},
     )
+    mock.get(f"{API}RetrieveAvailableLanguages", json={"LocaleIds": [3082, 1033]})
+    mock.get(re.compile(rf"{re.escape(API)}EntityDefinitions\(.*"), json={"value": []})
 
 
 def test_a_missing_create_privilege_is_named(static_tenant_env: dict[str, str]) -> None:

@@ -249,8 +249,11 @@ def test_opening_made_up_links_is_rate_limited(settings: Any, emulator: Any) -> 
     flood cannot spend the portal's shared Dataverse allowance."""
     from d365portal import create_app
 
+    from d365portal.crm import option_labels
+
     app = create_app(settings.model_copy(update={"reset_rate_per_ip": 2}))
     app.testing = True
+    option_labels(app).refresh_now()  # else the first request starts the background label load
     client = app.test_client()
     emulator.stats.reset()
     statuses = [client.get(f"{RESET}?userId={DEMO_CONTACT_ID}&code={_forged_code()}").status_code

@@ -1,0 +1,45 @@
+"""`d365portal check` step 8: the option labels of every page language can be read from Dataverse's
+metadata (RetrieveAvailableLanguages, then the table definitions the label catalogue reads)."""
+
+from __future__ import annotations
+
+from d365portal.admin.check_steps import Context, Step
+from d365portal.crm.labels import CHOICES, LANGUAGE_CODES, LabelRepository
+from d365portal.dataverse.errors import DataverseError
+
+TITLE = "Option labels can be read in every language the portal shows"
+_NAMES = {3082: "Spanish (3082)", 1033: "English (1033)"}
+
+
+def step_labels(ctx: Context) -> Step:
+    """Languages installed, and a label in each for every option the portal shows."""
+    assert ctx.client is not None  # noqa: S101 - step 3 built it
+    repository = LabelRepository(ctx.client)
+    try:
+        installed = set(repository.languages())
+        labels = repository.load()
+    except DataverseError as exc:
+        return Step(8, "labels", TITLE, "fail", f"the table definitions could not be read: {exc}",
+                    "give the application user's security role read access to table definitions "
+                    "(it is part of every role: check that the role is assigned)")  # fmt: skip
+    missing = [_NAMES[code] for code in LANGUAGE_CODES.values() if code not in installed]
+    if missing:
+        detail = f"language not installed in the environment: {', '.join(missing)}"
+        return Step(8, "labels", TITLE, "fail", detail,
+                    "enable the language in the Power Platform admin center (Settings > Languages); until "
+                    "then its pages show the options in the application user's language")  # fmt: skip
+    untranslated = sorted(
+        f"{entity}.{attribute}={value}"
+        for (entity, attribute, value), texts in labels.localized.items()
+        if any(code not in texts for code in LANGUAGE_CODES.values())
+    )
+    if untranslated:
+        shown = ", ".join(untranslated[:5]) + (" …" if len(untranslated) > 5 else "")
+        return Step(8, "labels", TITLE, "fail", f"options without a label in every language: {shown}",
+                    "translate them (Export / Import translations in the solution), or accept that those "
+                    "show in the application user's language")  # fmt: skip
+    count = len(labels.localized)
+    tables = len(CHOICES)
+    return Step(
+        8, "labels", TITLE, "pass", f"{count} options of {tables} tables in {len(LANGUAGE_CODES)} languages"
+    )
