@@ -99,6 +99,9 @@ class Settings(BaseSettings):
 
     # --- The portal -----------------------------------------------------------------------
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5000")
+    # Host headers the portal answers (".example.com" admits subdomains); default: the public base
+    # URL's host and the loopback names (a container's health check).
+    trusted_hosts: list[str] | None = None
     secret_key: SecretStr | None = None
     demo: bool = False  # local demo over plain http: no Secure cookies, no HSTS
     default_language: Literal["es-ES", "en-US"] = "es-ES"

@@ -84,6 +84,7 @@ def init_app(app: Flask) -> None:
         auth,
         errors,
         health,
+        hosts,
         hours,
         main,
         profile,
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["label"] = choice_label
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})
 
+    hosts.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     for module in (main, auth, profile, support, hours, health):

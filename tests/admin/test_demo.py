@@ -16,7 +16,7 @@ import psutil
 import pytest
 import requests
 
-from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
+from d365portal.emulator.seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_USERNAME
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.live
@@ -137,3 +137,30 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_demo_mail_links_lead_to_the_port_it_serves_on(tmp_path: Path) -> None:
+    """`d365portal demo --port N` mails reset links for http://127.0.0.1:N/ (not the default 5000)."""
+    process, portal_port, _ = _start_demo(tmp_path)
+    try:
+        portal = f"http://127.0.0.1:{portal_port}"
+        browser = requests.Session()
+        form = browser.get(f"{portal}/es-ES/Account/Login/ForgotPassword", timeout=10)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
+        assert token is not None
+        sent = browser.post(
+            f"{portal}/es-ES/Account/Login/ForgotPassword",
+            data={"csrf_token": token.group(1), "email": DEMO_EMAIL},
+            timeout=10,
+        )
+        assert sent.status_code == 200
+        outbox = tmp_path / "var" / "outbox"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not list(outbox.glob("*.eml")):
+            time.sleep(0.1)
+        (mail,) = outbox.glob("*.eml")
+        links = re.findall(r"https?://[^\s\"<>]+ResetPassword\?[^\s\"<>]+", mail.read_text())
+        assert links and all(link.startswith(f"{portal}/es-ES/Account/Login/ResetPassword?") for link in links)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=15) == 0

@@ -103,7 +103,7 @@ def test_known_and_unknown_addresses_take_about_the_same_time(settings: Any) -> 
 def test_the_email_has_the_manuals_text_and_a_link_on_the_public_base_url(
     app: Flask, client: FlaskClient
 ) -> None:
-    client.environ_base["HTTP_HOST"] = "evil.example"
+    client.environ_base["HTTP_HOST"] = "127.0.0.1:8080"  # answered (loopback), yet not the public URL
     link = request_link(app, client)
     assert link.startswith("http://portal.test/es-ES/Account/Login/ResetPassword?")
     query = parse_qs(urlsplit(link).query)
