@@ -41,8 +41,9 @@ def portal(tmp_path: Path, **overrides: Any) -> Flask:
 
 def whoami_stub(mock: responses.RequestsMock, request_id: str | None = None) -> None:
     match = [matchers.header_matcher({"x-ms-client-request-id": request_id})] if request_id else []
-    mock.get(WHOAMI, json={"UserId": str(uuid.uuid4()), "BusinessUnitId": "b", "OrganizationId": "o"},
-             match=match)
+    mock.get(
+        WHOAMI, json={"UserId": str(uuid.uuid4()), "BusinessUnitId": "b", "OrganizationId": "o"}, match=match
+    )
 
 
 def request_lines(output: str) -> list[str]:
@@ -174,8 +175,12 @@ def test_a_real_page_logs_its_one_dataverse_call(
     client = app.test_client()
     with client.session_transaction() as session:
         session["principal"] = Principal(
-            contact_id=DEMO_CONTACT_ID, account_id=DEMO_ACCOUNT_ID, account_name="INOVAIT SAS",
-            full_name="Lorena Melo Hernandez", username="lmelo", email="lmelo@inovait.co",
+            contact_id=DEMO_CONTACT_ID,
+            account_id=DEMO_ACCOUNT_ID,
+            account_name="INOVAIT SAS",
+            full_name="Lorena Melo Hernandez",
+            username="lmelo",
+            email="lmelo@inovait.co",
         ).to_session()
     capsys.readouterr()
     emulator.stats.reset()
@@ -196,3 +201,44 @@ def test_retries_are_counted_in_the_line(tmp_path: Path, capsys: pytest.CaptureF
         assert app.test_client().get("/_test/two-calls").status_code == 200
     (line,) = request_lines(capsys.readouterr().out)
     assert "dataverse=3/" in line and "retries=1 " in line
+
+
+def test_a_password_typed_as_a_username_never_reaches_the_log(
+    app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed sign-in with an unknown username logs a short keyed hash of it, never the text; a
+    known username (an existing user's) is logged as typed, with its contact."""
+    from tests.web.account_helpers import post_form
+
+    client = app.test_client()
+    secret = "Mi-Clave-Secreta-2026"
+    post_form(client, "/es-ES/Account/Login/Login", {"username": secret, "password": "x"})
+    post_form(client, "/es-ES/Account/Login/Login", {"username": secret, "password": "y"})
+    post_form(client, "/es-ES/Account/Login/Login", {"username": "lmelo", "password": "wrong-password"})
+    # The portal's own lines (the in-process emulator's werkzeug access log plays Dataverse's side).
+    output = "\n".join(line for line in capsys.readouterr().out.splitlines() if " d365portal" in line)
+    assert secret not in output and secret.lower() not in output
+    failed = [line for line in output.splitlines() if "sign-in failed" in line]
+    hashes = [line.split("username=")[1].split()[0] for line in failed[:2]]
+    assert hashes[0] == hashes[1] and hashes[0].startswith("user#") and len(hashes[0]) == 17
+    assert "username='lmelo'" in failed[2] and "reason=bad_password" in failed[2]
+
+
+def test_retry_warnings_carry_the_query_shape_not_what_was_typed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from d365portal.dataverse.wire import url_path
+
+    typed = "https://org.crm.dynamics.com/api/data/v9.2/contacts?$filter=emailaddress1%20eq%20%27ana.o%27%27brien%40x.co%27&$select=fullname"
+    logged = url_path(typed)
+    assert "brien" not in logged and "ana" not in logged
+    assert logged == "/api/data/v9.2/contacts?$filter=emailaddress1 eq '…'&$select=fullname"
+    app = portal(tmp_path)
+    throttled = {"error": {"code": "0x80072322", "message": "Number of requests exceeded the limit."}}
+    caplog.set_level(logging.WARNING, logger="d365portal.dataverse.client")
+    with responses.RequestsMock() as mock, app.app_context():
+        mock.get(f"{ORG}/api/data/v9.2/contacts", status=429, json=throttled, headers={"Retry-After": "0"})
+        mock.get(f"{ORG}/api/data/v9.2/contacts", json={"value": []})
+        current_app.extensions["dataverse"].get("contacts", {"$filter": "emailaddress1 eq 'secreto@x.co'"})
+    warnings = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert warnings and all("secreto" not in w for w in warnings)

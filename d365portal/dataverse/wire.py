@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import requests
@@ -83,10 +84,17 @@ def unavailable(message: str, url: str, *, not_sent: bool = False) -> Unavailabl
     return Unavailable(f"{message} ({url_path(url)})", not_sent=not_sent)
 
 
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
 def url_path(url: str) -> str:
-    """The URL without scheme and host, for logs (the query stays: it never holds a secret)."""
+    """The URL without scheme and host, for logs. String literals of the query (what a user typed
+    into a search or the email of a forgot-password request) become `'…'`; the query's shape stays."""
     parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    if not parts.query:
+        return parts.path
+    query = _LITERAL.sub("'…'", unquote(parts.query))
+    return f"{parts.path}?{query}"
 
 
 def json_body(response: requests.Response) -> dict[str, Any]:

@@ -8,6 +8,8 @@ background). Sign-in gives the session a new id; the reset link's token is check
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from datetime import timedelta
 
@@ -38,6 +40,13 @@ def _server_session() -> ServerSession:
 def _too_many(template: str, **context: object) -> tuple[str, int]:
     log.warning("rate limit hit on %s from %s", request.endpoint, client_ip())
     return render_template(template, too_many=True, **context), 429
+
+
+def username_hash(text: str) -> str:
+    """`user#<12 hex>`: an HMAC of what was typed, keyed with the portal's secret key."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, text.casefold().encode(), hashlib.sha256).hexdigest()[:12]
+    return f"user#{digest}"
 
 
 @bp.route("/Login", methods=["GET", "POST"])
@@ -79,9 +88,12 @@ def login() -> Response | str | tuple[str, int]:
                 log.info("password hash of contact %s upgraded from %s to argon2id",
                          contact.id, result.upgraded_from)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
-        attempted = (form.username.data or "")[:100]
-        log.warning("sign-in failed: username=%r contact=%s reason=%s ip=%s",
-                    attempted, result.contact_id or "-", result.reason, ip)
+        # An unknown username may be a password typed into the wrong box: the log gets a short keyed
+        # hash of it (the same text always gives the same hash, so repeated attempts still show).
+        attempted = (form.username.data or "").strip()[:100]
+        shown = repr(attempted) if result.contact_id else username_hash(attempted)
+        log.warning("sign-in failed: username=%s contact=%s reason=%s ip=%s",
+                    shown, result.contact_id or "-", result.reason, ip)
         failed = True
     return render_template("auth/login.html", form=form, failed=failed)
 

@@ -160,7 +160,8 @@ def test_demo_mail_links_lead_to_the_port_it_serves_on(tmp_path: Path) -> None:
             time.sleep(0.1)
         (mail,) = outbox.glob("*.eml")
         links = re.findall(r"https?://[^\s\"<>]+ResetPassword\?[^\s\"<>]+", mail.read_text())
-        assert links and all(link.startswith(f"{portal}/es-ES/Account/Login/ResetPassword?") for link in links)
+        expected = f"{portal}/es-ES/Account/Login/ResetPassword?"
+        assert links and all(link.startswith(expected) for link in links)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=15) == 0

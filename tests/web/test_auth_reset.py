@@ -248,7 +248,6 @@ def test_opening_made_up_links_is_rate_limited(settings: Any, emulator: Any) -> 
     """Each plausible link costs a Dataverse read, so GETs count against the reset limit too: a
     flood cannot spend the portal's shared Dataverse allowance."""
     from d365portal import create_app
-
     from d365portal.crm import option_labels
 
     app = create_app(settings.model_copy(update={"reset_rate_per_ip": 2}))
