@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         lockout=timedelta(minutes=settings.lockout_minutes),
         min_length=settings.password_min_length,
         background_failures=True,
+        guesses=store,
     )
     app.extensions["identity"] = Identity(store, sessions, limiter, tokens, accounts)
 

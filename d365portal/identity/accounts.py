@@ -8,6 +8,7 @@ when needed, the argon2id upgrade of an old ASP.NET Identity hash. The lockout l
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import uuid
@@ -19,7 +20,7 @@ from uuid import UUID
 
 from d365portal.crm.contacts import ContactRepository
 from d365portal.crm.models import Contact, Credentials
-from d365portal.dataverse.errors import Conflict, NotFound
+from d365portal.dataverse.errors import NotFound
 from d365portal.identity.passwords import (
     dummy_verify,
     hash_kind,
@@ -28,6 +29,7 @@ from d365portal.identity.passwords import (
     verify_password,
 )
 from d365portal.identity.policy import PolicyViolation, check_password
+from d365portal.identity.store import Store
 from d365portal.identity.tokens import ParsedToken, ResetTokens
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Accounts:
         lockout: timedelta,
         min_length: int,
         background_failures: bool = False,
+        guesses: Store | None = None,
     ) -> None:
         self.contacts = contacts
         self.tokens = tokens
@@ -87,16 +90,44 @@ class Accounts:
         # answer, it would tell by timing which usernames exist. The portal counts it after answering,
         # on one thread per process so the failures of one user are counted in order.
         self.background_failures = background_failures
+        # Guesses per username in the lockout window, counted atomically in the shared store before a
+        # password is checked: parallel guesses (threads, processes, hosts) cannot outrun the lockout.
+        self.guesses = guesses
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._pending: set[Future[None]] = set()
 
     # --- sign-in ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _guess_key(username: str, contact: Contact | None) -> str:
+        """The counter of one username's guesses in its current window. The window is the contact's
+        lockout epoch: once a lockout has been written and has ended, the count starts again."""
+        epoch = contact.lockout_end.isoformat() if contact and contact.lockout_end else "-"
+        return f"guesses:{hashlib.sha256(username.casefold().encode()).hexdigest()}:{epoch}"
+
+    def _take_guess(self, username: str, contact: Contact | None) -> int:
+        """This guess's number in the username's lockout window (0 without a shared store)."""
+        if self.guesses is None or not username:
+            return 0
+        window = max(1, int(self.lockout.total_seconds()))
+        return self.guesses.incr(self._guess_key(username, contact), window)
+
+    def _clear_guesses(self, username: str | None, contact: Contact) -> None:
+        if self.guesses is not None and username:
+            self.guesses.delete(self._guess_key(username, contact))
+
+    def _failures_with(self, contact: Contact, guess: int) -> int:
+        """The failures this guess would make: the store's count in the window, or Dataverse's count
+        plus one when that is higher (failures carried from before the window, or from Power Pages)."""
+        return max(guess, contact.access_failed_count + 1)
+
     def sign_in(self, username: str, password: str) -> SignInResult:
         """Check the password, count failures and lock out; one read and at most one PATCH."""
         username = username.strip()
         credentials = self.contacts.credentials_by_username(username) if username else None
+        # Counted for every name, known or not, so both cost the same (timing tells nothing).
+        guess = self._take_guess(username, credentials.contact if credentials else None)
         if credentials is None:
             dummy_verify(password)
             return SignInResult(reason="unknown_user")
@@ -105,13 +136,13 @@ class Accounts:
         if not contact.logon_enabled:
             dummy_verify(password)
             return SignInResult(reason="logon_disabled", contact_id=contact.id)
-        lockout_end = _utc(contact.lockout_end)
-        if contact.lockout_enabled and lockout_end is not None and lockout_end > now:
+        if self._locked(credentials, guess, now):
             dummy_verify(password)
             return SignInResult(reason="locked_out", contact_id=contact.id)
         if not verify_password(credentials.password_hash, password):
-            self._count_failure(credentials, now)
+            self._count_failure(credentials, now, self._failures_with(contact, guess))
             return SignInResult(reason="bad_password", contact_id=contact.id)
+        self._clear_guesses(username, contact)
         if contact.parent_account is None:
             return SignInResult(reason="no_account", contact_id=contact.id)
         changes: dict[str, Any] = {"last_successful_login": now}
@@ -124,21 +155,37 @@ class Accounts:
         self.contacts.update_identity(contact.id, changes)
         return SignInResult(contact=contact, upgraded_from=upgraded_from)
 
-    def _count_failure(self, credentials: Credentials, now: datetime) -> None:
-        """Record a wrong password now, or in the background when so configured."""
+    def _locked(self, credentials: Credentials, guess: int, now: datetime) -> bool:
+        """Locked out: Dataverse's lockout end is ahead, or this guess is past the limit in the window
+        (then the lockout is written to the contact too, so Dynamics shows it)."""
+        contact = credentials.contact
+        if not contact.lockout_enabled:
+            return False
+        lockout_end = _utc(contact.lockout_end)
+        if lockout_end is not None and lockout_end > now:
+            return True
+        if guess and self._failures_with(contact, guess) > self.max_failures:
+            if lockout_end is None or lockout_end <= now:
+                self._count_failure(credentials, now, self.max_failures)
+            return True
+        return False
+
+    def _count_failure(self, credentials: Credentials, now: datetime, failures: int | None = None) -> None:
+        """Record a wrong password (the contact's `failures`-th) now, or in the background."""
+        failures = failures if failures is not None else credentials.contact.access_failed_count + 1
         if not self.background_failures:
-            self._record_failure(credentials, now)
+            self._record_failure(credentials, now, failures)
             return
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signin-failures")
-            future = self._executor.submit(self._record_failure_logged, credentials, now)
+            future = self._executor.submit(self._record_failure_logged, credentials, now, failures)
             self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
-    def _record_failure_logged(self, credentials: Credentials, now: datetime) -> None:
+    def _record_failure_logged(self, credentials: Credentials, now: datetime, failures: int) -> None:
         try:
-            self._record_failure(credentials, now)
+            self._record_failure(credentials, now, failures)
         except Exception:  # a background thread must never die silently
             log.exception("could not count a failed sign-in of contact %s", credentials.contact.id)
 
@@ -147,23 +194,16 @@ class Accounts:
         for future in list(self._pending):
             future.exception(timeout=timeout)
 
-    def _record_failure(self, credentials: Credentials, now: datetime) -> None:
-        """One more failure on the contact; the lockout starts at the limit (count back to 0)."""
+    def _record_failure(self, credentials: Credentials, now: datetime, failures: int) -> None:
+        """Write the failure count to the contact; at the limit the lockout starts (count back to 0).
+
+        The count comes from the shared store's atomic counter, so concurrent failures write
+        increasing numbers and no lost update can hide one; the lockout decision never waits for it."""
         contact = credentials.contact
-        for attempt in range(2):
-            failures = contact.access_failed_count + 1
-            changes: dict[str, Any] = {"access_failed_count": failures}
-            if contact.lockout_enabled and failures >= self.max_failures:
-                changes = {"access_failed_count": 0, "lockout_end": now + self.lockout}
-            try:
-                self.contacts.update_identity(contact.id, changes, etag=contact.etag)
-                return
-            except Conflict:
-                # Another process counted a failure at the same moment: count on top of its value.
-                fresh = self.contacts.credentials_by_id(contact.id)
-                if fresh is None or attempt:
-                    return
-                contact = fresh.contact
+        changes: dict[str, Any] = {"access_failed_count": failures}
+        if contact.lockout_enabled and failures >= self.max_failures:
+            changes = {"access_failed_count": 0, "lockout_end": now + self.lockout}
+        self.contacts.update_identity(contact.id, changes)
 
     # --- password change ----------------------------------------------------------------------
 
@@ -175,13 +215,14 @@ class Accounts:
             return None
         # The same lockout as sign-in: a borrowed session must not be a way to guess the password.
         contact, now = credentials.contact, datetime.now(UTC)
-        lockout_end = _utc(contact.lockout_end)
-        if contact.lockout_enabled and lockout_end is not None and lockout_end > now:
+        guess = self._take_guess(contact.username or "", contact)
+        if self._locked(credentials, guess, now):
             dummy_verify(password)
             return None
         if not verify_password(credentials.password_hash, password):
-            self._count_failure(credentials, now)
+            self._count_failure(credentials, now, self._failures_with(contact, guess))
             return None
+        self._clear_guesses(contact.username, contact)
         return credentials
 
     def policy_violation(self, contact: Contact, password: str) -> PolicyViolation | None:

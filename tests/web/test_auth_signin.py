@@ -198,7 +198,7 @@ def test_posts_without_csrf_token_are_refused(app: Flask, client: FlaskClient) -
 
 
 def test_sign_out_after_the_session_timed_out_just_lands_on_sign_in(client: FlaskClient) -> None:
-    """"Cerrar sesión" on a page left open past the idle timeout: no "page expired" error."""
+    """ "Cerrar sesión" on a page left open past the idle timeout: no "page expired" error."""
     sign_in(client)
     token = csrf_token(client, "/es-ES/profile/")
     client.delete_cookie(COOKIE)  # the server forgot the session meanwhile
@@ -247,7 +247,9 @@ def test_sign_in_is_rate_limited_per_ip(settings: Any) -> None:
     assert "Demasiados intentos" in text(sign_in(client))
     other_ip = app.test_client()
     response = post_form(
-        other_ip, LOGIN, {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
+        other_ip,
+        LOGIN,
+        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
     )
     assert response.status_code == 429  # the test client always comes from 127.0.0.1
     other_ip.environ_base["REMOTE_ADDR"] = "10.1.2.3"
@@ -319,3 +321,50 @@ def test_an_overlong_value_is_refused_in_the_pages_language(
         body = text(post_form(client, url, data))
         assert message in body
         assert "Field cannot be longer" not in body
+
+
+def test_parallel_guesses_cannot_outrun_the_lockout(
+    live_portal: Any, emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """16 sign-ins for one user at the same moment, 15 wrong and 1 right (the attack of issue 12):
+    at most 5 passwords are checked, the rest are answered as locked out, and the contact ends locked
+    in Dataverse."""
+    import re
+    import threading
+
+    import requests
+
+    start = threading.Barrier(16)
+    answers: list[str] = []
+
+    def attempt(password: str) -> None:
+        with requests.Session() as browser:
+            form = browser.get(f"{live_portal.url}/es-ES/Account/Login/Login", timeout=10)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
+            assert token is not None
+            start.wait(timeout=20)
+            response = browser.post(
+                f"{live_portal.url}/es-ES/Account/Login/Login",
+                data={"csrf_token": token.group(1), "username": DEMO_USERNAME, "password": password},
+                allow_redirects=False, timeout=30,
+            )  # fmt: skip
+            answers.append("signed-in" if response.status_code == 302 else "refused")
+
+    caplog.set_level(logging.INFO, logger="d365portal.web.auth")
+    passwords = ["wrong password!"] * 15 + [DEMO_PASSWORD]
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in passwords]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 16
+    live_portal.wsgi_app.extensions["identity"].accounts.wait()
+    row = contact_row(emulator, DEMO_CONTACT_ID)
+    assert row["adx_identity_lockoutenddate"] is not None
+    lines = [r.getMessage() for r in caplog.records if r.name == "d365portal.web.auth"]
+    checked = sum("reason=bad_password" in line for line in lines) + sum(
+        "sign-in succeeded" in line for line in lines
+    )
+    locked = sum("reason=locked_out" in line for line in lines)
+    assert checked <= 5 and checked + locked == 16, lines
+    assert answers.count("signed-in") <= 1
