@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     reset_token_minutes: int = Field(60, ge=5)
     invite_token_days: int = Field(7, ge=1)
     signin_rate_per_ip: int = Field(20, ge=1)  # per 5 minutes
+    # A failed sign-in answers no sooner than this after it arrived, whatever failed: a known user's
+    # row costs Dataverse and the portal a little more than an unknown name, and time must not tell.
+    signin_failure_floor_ms: int = Field(300, ge=0, le=5000)
     forgot_rate_per_ip: int = Field(5, ge=1)  # per 15 minutes
     reset_rate_per_ip: int = Field(10, ge=1)  # per 15 minutes
     page_size: int = Field(10, ge=5, le=100)

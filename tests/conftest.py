@@ -131,6 +131,8 @@ def make_settings(tmp_path: Path, dataverse_url: str, **overrides: Any) -> Setti
         "var_dir": tmp_path / "var",
         "public_base_url": "http://portal.test",
         "retry_budget_seconds": 3.0,
+        # Failed sign-ins wait less than the default 300 ms (the timing tests set the default back).
+        "signin_failure_floor_ms": 20,
     }
     values.update(overrides)
     return Settings(**values)

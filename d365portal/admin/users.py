@@ -142,6 +142,8 @@ def _set_flags(username: str, changes: dict[str, object], done: str, end_session
     with command_app() as app:
         contact = _user(app, username)
         crm(app).contacts.update_identity(contact.id, changes)
+        if "lockout_end" in changes:  # unlocked: the portal's own count of guesses starts again
+            identity(app).accounts.forget_guesses(contact)
         if end_sessions:
             identity(app).sessions.end_user_sessions(str(contact.id))
         click.echo(f"{contact.full_name} ({username}) {done}.")

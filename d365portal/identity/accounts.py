@@ -117,6 +117,13 @@ class Accounts:
         if self.guesses is not None and username:
             self.guesses.delete(self._guess_key(username, contact))
 
+    def forget_guesses(self, contact: Contact) -> None:
+        """Start the contact's count of guesses again (a reset link was used, an admin unlocked)."""
+        if self.guesses is not None and contact.username:
+            cleared = contact.model_copy(update={"lockout_end": None})
+            keys = {self._guess_key(contact.username, c) for c in (contact, cleared)}
+            self.guesses.delete(*keys)
+
     def _failures_with(self, contact: Contact, guess: int) -> int:
         """The failures this guess would make: the store's count in the window, or Dataverse's count
         plus one when that is higher (failures carried from before the window, or from Power Pages)."""
@@ -239,6 +246,8 @@ class Accounts:
             # The link proved the address: clear any lockout and mark the email confirmed.
             changes.update(access_failed_count=0, lockout_end=None, email_confirmed=True)
         self.contacts.update_identity(contact.id, changes)
+        if after_reset:
+            self.forget_guesses(contact)
 
     # --- reset --------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.message import EmailMessage
 
@@ -35,9 +36,10 @@ class Mailer:
         self.sender.send(message)
         log.info("mail sent to %s: %s", message["To"], message["Subject"])
 
-    def send_later(self, message: EmailMessage) -> None:
+    def send_later(self, message: EmailMessage | Callable[[], EmailMessage]) -> None:
         """Send in a background thread: the page answers in the same time whether or not mail goes out;
-        a failure is logged for the admin."""
+        a failure is logged for the admin. Given a function, it builds the message there too (a link
+        to issue, templates to render: work that would tell by its time that an address exists)."""
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mailer")
@@ -45,7 +47,13 @@ class Mailer:
             self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
-    def _send_logged(self, message: EmailMessage) -> None:
+    def _send_logged(self, message: EmailMessage | Callable[[], EmailMessage]) -> None:
+        if callable(message):
+            try:
+                message = message()
+            except Exception:  # a background thread must never die silently
+                log.exception("a mail could not be composed")
+                return
         try:
             self.send(message)
         except MailError as exc:

@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
+from email.message import EmailMessage
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
-from d365portal.i18n import gettext
+from d365portal.i18n import current_language, gettext
 from d365portal.identity import identity, issue_reset_link
 from d365portal.identity.sessions import ServerSession
 from d365portal.mail import mailer
@@ -42,6 +46,19 @@ def _too_many(template: str, **context: object) -> tuple[str, int]:
     return render_template(template, too_many=True, **context), 429
 
 
+def _reset_mail(app: Flask, lang: str, contact: Contact) -> Callable[[], EmailMessage]:
+    """A function that issues the reset link and renders its mail, in a context of its own."""
+
+    def build() -> EmailMessage:
+        settings = app.config["SETTINGS"]
+        with app.test_request_context(base_url=str(settings.public_base_url)):
+            g.lang = lang
+            link = issue_reset_link(contact, lifetime=timedelta(minutes=settings.reset_token_minutes))
+            return reset_password_message(contact, link)
+
+    return build
+
+
 def username_hash(text: str) -> str:
     """`user#<12 hex>`: an HMAC of what was typed, keyed with the portal's secret key."""
     key = str(current_app.config["SECRET_KEY"]).encode()
@@ -58,6 +75,7 @@ def login() -> Response | str | tuple[str, int]:
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
         form.next.data = safe_next(request.args.get("next")) or ""
     failed = False
+    started = time.monotonic()
     if form.validate_on_submit():
         ip = client_ip()
         if not identity().limiter.hit("signin", ip):
@@ -95,6 +113,8 @@ def login() -> Response | str | tuple[str, int]:
         log.warning("sign-in failed: username=%s contact=%s reason=%s ip=%s",
                     shown, result.contact_id or "-", result.reason, ip)
         failed = True
+        floor = current_app.config["SETTINGS"].signin_failure_floor_ms / 1000
+        time.sleep(max(0.0, floor - (time.monotonic() - started)))
     return render_template("auth/login.html", form=form, failed=failed)
 
 
@@ -118,15 +138,15 @@ def forgot_password() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         if not identity().limiter.hit("forgot", client_ip()):
             return _too_many("auth/forgot_password.html", form=form)
-        settings = current_app.config["SETTINGS"]
-        lifetime = timedelta(minutes=settings.reset_token_minutes)
         try:
             users = identity().accounts.find_for_reset(form.email.data or "")
         except TRANSIENT as exc:
             return unavailable_form("auth/forgot_password.html", exc, form=form, sent=False)
         for contact in users:
-            link = issue_reset_link(contact, lifetime=lifetime)
-            mailer().send_later(reset_password_message(contact, link))
+            # The link and the message are made off the response path: the page answers a known and
+            # an unknown address in the same time (one Dataverse read each).
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            mailer().send_later(_reset_mail(app, current_language(), contact))
             log.info("password reset link sent: contact=%s ip=%s", contact.id, client_ip())
         if not users:
             log.info("password reset asked for an address with no portal user, ip=%s", client_ip())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -79,25 +80,35 @@ def test_known_and_unknown_addresses_get_the_same_answer_only_one_gets_mail(
 
 
 def test_known_and_unknown_addresses_take_about_the_same_time(settings: Any) -> None:
+    """Medians of 40 interleaved posts each differ by under 2 ms: a known address costs the same one
+    Dataverse read as an unknown one; its link and mail are made off the response path."""
     from d365portal import create_app
+    from d365portal.crm import option_labels
+    from d365portal.mail import mailer
 
-    app = create_app(settings.model_copy(update={"forgot_rate_per_ip": 100}))
+    app = create_app(settings.model_copy(update={"forgot_rate_per_ip": 1000}))
     app.testing = True
+    option_labels(app).refresh_now()
     client = app.test_client()
+    token = csrf_token(client, FORGOT)
 
     def timed(email: str) -> float:
-        token = csrf_token(client, FORGOT)
-        samples = []
-        for _ in range(5):
-            started = time.perf_counter()
-            response = client.post(FORGOT, data={"email": email, "csrf_token": token})
-            assert response.status_code == 302
-            samples.append(time.perf_counter() - started)
-        return min(samples)  # the least disturbed run: other processes share the CPU
+        started = time.perf_counter()
+        response = client.post(FORGOT, data={"email": email, "csrf_token": token})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302
+        with app.app_context():
+            mailer().wait()  # the background mail must not slow the next sample
+        return elapsed
 
-    known, unknown = timed(DEMO_EMAIL), timed("nadie@ejemplo.co")
-    # Both are one Dataverse query; the mail goes out in the background.
-    assert abs(known - unknown) < 0.1, (known, unknown)
+    for _ in range(3):  # warm up both paths
+        timed(DEMO_EMAIL), timed("nadie@ejemplo.co")
+    known, unknown = [], []
+    for _ in range(40):
+        known.append(timed(DEMO_EMAIL))
+        unknown.append(timed("nadie@ejemplo.co"))
+    difference = abs(statistics.median(known) - statistics.median(unknown))
+    assert difference < 0.002, (statistics.median(known), statistics.median(unknown))
 
 
 def test_the_email_has_the_manuals_text_and_a_link_on_the_public_base_url(
@@ -110,8 +121,12 @@ def test_the_email_has_the_manuals_text_and_a_link_on_the_public_base_url(
     assert query["userId"] == [str(DEMO_CONTACT_ID)]
     assert len(query["code"][0]) >= 22  # ≥ 128 bits in base64url
     body = text_body(wait_for_mail(outbox(app))[0])
-    for line in ("CAMBIO DE CONTRASEÑA", "Estimado(a) Lorena Melo Hernandez", "Restablecer contraseña",
-                 "Si cree que recibió este correo electrónico por error"):
+    for line in (
+        "CAMBIO DE CONTRASEÑA",
+        "Estimado(a) Lorena Melo Hernandez",
+        "Restablecer contraseña",
+        "Si cree que recibió este correo electrónico por error",
+    ):
         assert line in body
 
 
@@ -150,7 +165,8 @@ def test_a_password_change_kills_an_outstanding_link(app: Flask, client: FlaskCl
     link = request_link(app, client)
     sign_in(client)
     response = post_form(
-        client, "/es-ES/profile/ChangePassword",
+        client,
+        "/es-ES/profile/ChangePassword",
         {"current": DEMO_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
     assert response.status_code == 302
@@ -255,7 +271,8 @@ def test_opening_made_up_links_is_rate_limited(settings: Any, emulator: Any) -> 
     option_labels(app).refresh_now()  # else the first request starts the background label load
     client = app.test_client()
     emulator.stats.reset()
-    statuses = [client.get(f"{RESET}?userId={DEMO_CONTACT_ID}&code={_forged_code()}").status_code
-                for _ in range(4)]
+    statuses = [
+        client.get(f"{RESET}?userId={DEMO_CONTACT_ID}&code={_forged_code()}").status_code for _ in range(4)
+    ]
     assert statuses == [400, 400, 429, 429]
     assert emulator.stats.snapshot()["total"] == 2
