@@ -15,7 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.crm import crm
-from d365portal.crm.models import NewCase
+from d365portal.crm.models import Case, NewCase
 from d365portal.dataverse.errors import Conflict, DataverseError, InvalidQuery, NotFound
 from d365portal.i18n import gettext as _
 from d365portal.web import drafts
@@ -75,7 +75,7 @@ def new_case() -> View:
         return _form_page(form)
     if intent == "select":
         return _select_associate(form)
-    return _submit(form)
+    return _submit(form)  # "send", or "new" ("Enviar como caso nuevo": the form carries a new GUID)
 
 
 def _select_associate(form: NewCaseForm) -> View:
@@ -130,9 +130,29 @@ def _submit(form: NewCaseForm) -> View:
         return _form_page(form, _("support.refused"), 409)
     except DataverseError as exc:
         return _dataverse_failure(form, exc)
+    if not _same_content(created, new):
+        # The form's GUID is an earlier case of this user (browser Back, edited, "Enviar" again):
+        # never pass the new text off as sent. Keep it, and offer to send it as a new case (with a
+        # new GUID already in the form, so a double click on that button still makes one case).
+        form.case_token.data = issue_case_token(user)
+        return render_template("support/new_case.html", form=form, alert=None, already_sent=created), 409
     log.info("Case %s created by contact %s", created.ticket_number, user.contact_id)
     flash(_("support.created", number=created.ticket_number or created.id), "success")
     return redirect(url_for("support.case", case_id=created.id))
+
+
+def _same_content(case: Case, new: NewCase) -> bool:
+    """Whether the stored case says what the form says (title, description, associate)."""
+
+    def norm(text: str | None) -> str:
+        return (text or "").replace("\r\n", "\n").strip()
+
+    associate = case.associate.id if case.associate else None
+    return (
+        norm(case.title) == norm(new.title)
+        and norm(case.description) == norm(new.description)
+        and associate == new.associate_id
+    )
 
 
 def _lookup_form_from(source: NewCaseForm | None = None) -> LookupForm:

@@ -95,6 +95,36 @@ def test_pressing_send_again_never_creates_a_second_case(user: FlaskClient, emul
     assert first.headers["Location"] == second.headers["Location"]
 
 
+def test_back_edit_and_send_again_says_it_was_sent_and_keeps_the_new_text(
+    user: FlaskClient, emulator: Any
+) -> None:
+    """Browser Back after "Enviar", the title edited, "Enviar" again: no silent redirect to the first
+    case; the page names it, keeps what was typed, and "Enviar como caso nuevo" sends it as a second."""
+    hidden_values = open_form(user)
+    first = user.post(
+        FORM, data={**hidden_values, "title": "Primera versión", "description": "uno", "intent": "send"}
+    )
+    assert first.status_code == 302
+    (case,) = cases_titled(emulator, "Primera versión")
+    again = user.post(
+        FORM, data={**hidden_values, "title": "Segunda versión", "description": "dos", "intent": "send"}
+    )
+    page = text(again)
+    assert again.status_code == 409
+    assert f"Este formulario ya se envió como {case['ticketnumber']}" in page
+    assert 'value="Segunda versión"' in page and "dos</textarea>" in page
+    assert "Enviar como caso nuevo" in page and cases_titled(emulator, "Segunda versión") == []
+    body = again.get_data(as_text=True)
+    resend = {"csrf_token": hidden(body, "csrf_token"), "case_token": hidden(body, "case_token"),
+              "title": "Segunda versión", "description": "dos", "intent": "new"}  # fmt: skip
+    created = user.post(FORM, data=resend)
+    assert user.post(FORM, data=resend).headers["Location"] == created.headers["Location"]  # double click
+    assert created.status_code == 302
+    (second,) = cases_titled(emulator, "Segunda versión")
+    assert second["incidentid"] != case["incidentid"]
+    assert len(cases_titled(emulator, "Primera versión")) == 1
+
+
 def test_a_new_form_is_a_new_case(user: FlaskClient, emulator: Any) -> None:
     for _ in range(2):
         data = {**open_form(user), "title": "Dos casos", "intent": "send"}
@@ -291,8 +321,13 @@ def test_a_case_typed_while_the_session_ended_is_kept_through_signing_in_again(
     from tests.web import account_helpers
 
     account_helpers.sign_in(client)
-    data = {**open_form(client), "title": "Escrito con calma", "description": "Línea uno\nLínea dos" * 50,
-            "associate_id": str(DEMO_ASSOCIATE_ID), "associate_name": DEMO_ASSOCIATE_NAME}
+    data = {
+        **open_form(client),
+        "title": "Escrito con calma",
+        "description": "Línea uno\nLínea dos" * 50,
+        "associate_id": str(DEMO_ASSOCIATE_ID),
+        "associate_name": DEMO_ASSOCIATE_NAME,
+    }
     client.delete_cookie(account_helpers.COOKIE)  # the session ended on the server meanwhile
     refused = client.post(FORM, data=data)
     assert refused.status_code == 400
@@ -305,8 +340,14 @@ def test_a_case_typed_while_the_session_ended_is_kept_through_signing_in_again(
     assert "Recuperamos lo que escribió" in body
     assert 'value="Escrito con calma"' in body and "Línea uno\nLínea dos" in body
     assert f'value="{DEMO_ASSOCIATE_NAME}"' in body
-    resent = client.post(FORM, data={**data, "csrf_token": hidden(page.get_data(as_text=True), "csrf_token"),
-                                      "case_token": hidden(page.get_data(as_text=True), "case_token")})
+    resent = client.post(
+        FORM,
+        data={
+            **data,
+            "csrf_token": hidden(page.get_data(as_text=True), "csrf_token"),
+            "case_token": hidden(page.get_data(as_text=True), "case_token"),
+        },
+    )
     assert resent.status_code == 302
     assert len(cases_titled(emulator, "Escrito con calma")) == 1
     assert "Recuperamos" not in text(client.get(FORM))  # given back once
