@@ -1,0 +1,68 @@
+"""Every POST endpoint of the URL map refuses a missing and a wrong CSRF token: a new form is covered
+as soon as its route exists, and the refusal changes nothing in Dataverse."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from flask import Flask
+
+from d365portal import create_app
+from d365portal.emulator.seed import DEMO_CASE_ID, DEMO_CONTACT_ID, DEMO_EMAIL, DEMO_USERNAME
+from tests.conftest import make_settings
+from tests.web.support_helpers import sign_in
+
+# What a browser would type into each form (so only the token is missing or wrong).
+FIELDS = {
+    "username": DEMO_USERNAME, "password": "Soporte-Demo-2026", "email": DEMO_EMAIL, "title": "CSRF",
+    "current_password": "Soporte-Demo-2026", "new_password": "Otra-Clave-Larga-2026",
+    "confirm_password": "Otra-Clave-Larga-2026", "intent": "send", "q": "x",
+}  # fmt: skip
+
+
+def post_endpoints(app: Flask) -> list[tuple[str, str]]:
+    """(endpoint, URL) of every rule that takes POST, its arguments filled with sample values."""
+    found = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if "POST" not in (rule.methods or set()):
+                continue
+            values: dict[str, Any] = {"lang": "es-ES"}
+            for argument in rule.arguments - {"lang"}:
+                values[argument] = UUID(str(DEMO_CASE_ID))
+            url = rule.build(values, append_unknown=False)
+            assert url is not None
+            found.append((rule.endpoint, url[1]))
+    return sorted(found)
+
+
+def _app(tmp_path: Any) -> Flask:
+    return create_app(make_settings(tmp_path, "http://127.0.0.1:1"))
+
+
+def test_the_map_has_the_portals_forms(tmp_path: Any) -> None:
+    endpoints = {endpoint for endpoint, _ in post_endpoints(_app(tmp_path))}
+    assert {"auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password", "support.new_case",
+            "profile.change_password", "profile.change_email"} <= endpoints  # fmt: skip
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"], ids=["missing", "wrong"])
+def test_every_post_refuses_a_missing_or_wrong_token(app: Flask, emulator: Any, token: str | None) -> None:
+    before = {row["incidentid"] for row in emulator.store.query("incidents")}
+    contact_before = emulator.store.get("contacts", str(DEMO_CONTACT_ID))
+    for endpoint, url in post_endpoints(app):
+        for signed_in in (False, True):
+            client = app.test_client()
+            if signed_in:
+                sign_in(client)
+            data = dict(FIELDS, **({"csrf_token": token} if token else {}))
+            response = client.post(url + f"?userId={DEMO_CONTACT_ID}&code=x", data=data,
+                                   headers={"Sec-Fetch-Site": "same-origin"})  # fmt: skip
+            refused = response.status_code == 400 or (
+                endpoint == "auth.logout" and not signed_in and response.status_code == 302
+            )
+            assert refused, (endpoint, signed_in, response.status_code)
+    assert {row["incidentid"] for row in emulator.store.query("incidents")} == before
+    assert emulator.store.get("contacts", str(DEMO_CONTACT_ID)) == contact_before
