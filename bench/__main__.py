@@ -24,6 +24,7 @@ from bench.measure import (
 )
 from bench.plot import plot_latency
 from bench.processes import PROJECT_ROOT, MemorySampler
+from bench.protection import REQUESTS_PER_WINDOW, WINDOW_SECONDS, protection_run
 from bench.seeding import BENCH_PASSWORD, LARGE_USER, SMALL_USER, bench_username
 from bench.stack import Stack, StackOptions, start_redis
 from bench.stats import by_page, summarize
@@ -209,6 +210,11 @@ def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any])
         "peak_rss_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in peaks.items()},
         "rss_before_load_mb": {str(pid): round(rss / 2**20, 1) for pid, rss in before_load.items()},
     }
+    seconds = min(20.0, max(5.0, args.duration / 3))
+    crowd = users[: max(2, min(len(users), 24))]
+    _say(f"service protection: {len(crowd)} customers for {seconds:.0f} s against Dataverse limits "
+         f"of {REQUESTS_PER_WINDOW} requests / {WINDOW_SECONDS} s…")  # fmt: skip
+    result["service_protection"] = protection_run(stack.portal_url, probe, crowd, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

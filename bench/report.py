@@ -19,6 +19,25 @@ def _budget(name: str, figure: Any, limit: Any, ok: bool, why: str = "") -> dict
     return entry
 
 
+def _protection_budgets(run: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 12's service-protection figures: no 500 or trace, ≤ 1 % Dataverse 429s, submits first."""
+    if run is None:
+        return []
+    served = run["served_share"]
+    submit, search = served.get("submit", 0.0), served.get("search", 0.0)
+    broken = run["server_errors"] + run["tracebacks"]
+    return [
+        _budget("service protection: pages with a 500 or a stack trace", broken, "== 0", broken == 0,
+                f"answers: {run['answers']}"),
+        _budget("service protection: Dataverse 429s received by the portal", run["dataverse_429_share"],
+                "<= 1%", run["dataverse_429_share"] <= 0.01,
+                f"{run['dataverse_429']} of {run['dataverse_requests']} requests were refused"),
+        _budget("service protection: submits served before searches", {"submit": submit, "search": search},
+                "submit share > search share", submit > search or (submit == 1.0 and search == 1.0),
+                "searches were served as often as cases being submitted"),
+    ]  # fmt: skip
+
+
 def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Check every budget of issue #7 against the report's figures."""
     checks: list[dict[str, Any]] = []
@@ -79,6 +98,7 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "more tokens than worker processes: the token cache is not shared within a process",
             )
         )
+    checks.extend(_protection_budgets(report.get("service_protection")))
     scale = report.get("scale_check")
     if scale is not None:
         checks.append(

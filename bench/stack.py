@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import idp
+from bench import idp, protection
 from bench.processes import Child, free_port, python_argv
 
 
@@ -78,6 +78,11 @@ class Stack:
             "D365_THREADS": str(opts.threads),
             # Every simulated customer signs in from 127.0.0.1: the per-IP limit would stop the run.
             "D365_SIGNIN_RATE_PER_IP": "1000000",
+            # Simulated customers click far faster than people do: the per-contact limit (tested on
+            # its own) would measure itself instead of the portal.
+            "D365_CONTACT_BURST": "1000000",
+            # The service-protection run's emulator limits, so the portal sheds against them.
+            "D365_DATAVERSE_REQUESTS_PER_WINDOW": str(protection.REQUESTS_PER_WINDOW),
         }
         if opts.redis_url:
             env["D365_REDIS_URL"] = opts.redis_url

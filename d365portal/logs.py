@@ -182,12 +182,15 @@ def _log_request(response: Response) -> Response:
         "dataverse_calls": spent.calls,
         "dataverse_ms": round(spent.elapsed_ms, 1),
         "dataverse_retries": spent.retries,  # attempts beyond the first (throttling, outages)
+        "dataverse_budget": context.budget.current().requests_remaining,  # requests left (Dataverse's word)
         "request_id": request_id,
     }
     level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
     text = "%(method)s %(path)s %(status)s %(duration_ms)sms dataverse=%(dataverse_calls)s/%(dataverse_ms)sms"
     if spent.retries:
         text += " retries=%(dataverse_retries)s"
+    if fields["dataverse_budget"] is not None:
+        text += " budget=%(dataverse_budget).0f"
     text += " request_id=%(request_id)s"
     logging.getLogger(REQUEST_LOGGER).log(level, text, fields, extra={"fields": fields})
     return response

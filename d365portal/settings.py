@@ -120,9 +120,20 @@ class Settings(BaseSettings):
     reset_token_minutes: int = Field(60, ge=5)
     invite_token_days: int = Field(7, ge=1)
     signin_rate_per_ip: int = Field(20, ge=1)  # per 5 minutes
-    # A failed sign-in answers no sooner than this after it arrived, whatever failed: a known user's
-    # row costs Dataverse and the portal a little more than an unknown name, and time must not tell.
-    signin_failure_floor_ms: int = Field(300, ge=0, le=5000)
+    # Pages that read or write Dataverse, per signed-in contact: a burst, then a steady rate per second.
+    contact_burst: int = Field(30, ge=1)
+    contact_rate_per_second: float = Field(1.0, gt=0)
+    # Drop Dataverse's ARRAffinity cookie so requests spread over the environment's web servers (each
+    # with its own service-protection limits), as Microsoft advises for high throughput.
+    dataverse_affinity_cookie: bool = True
+    # Dataverse's service-protection limits per 300 s window (Microsoft's defaults): the portal sheds
+    # work as what Dataverse says is left falls towards them.
+    dataverse_requests_per_window: int = Field(6000, ge=1)
+    dataverse_seconds_per_window: int = Field(1200, ge=1)
+    # A failed sign-in and a forgot-password request answer no sooner than this after they arrived: a
+    # known user's row costs Dataverse and the portal a little more than an unknown one, and the
+    # answer's time must not tell which names and addresses exist.
+    account_answer_floor_ms: int = Field(300, ge=0, le=5000)
     forgot_rate_per_ip: int = Field(5, ge=1)  # per 15 minutes
     reset_rate_per_ip: int = Field(10, ge=1)  # per 15 minutes
     page_size: int = Field(10, ge=5, le=100)

@@ -30,6 +30,16 @@ CHROMIUM = "/usr/bin/chromium"
 TEST_TOKEN = "test-token"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dataverse_budget() -> Iterator[None]:
+    """The budget Dataverse last reported is process-wide: each test starts without one."""
+    from d365portal.dataverse.context import budget
+
+    budget.reset()
+    yield
+    budget.reset()
+
+
 def free_port() -> int:
     """A free loopback port."""
     with socket.socket() as sock:
@@ -132,7 +142,9 @@ def make_settings(tmp_path: Path, dataverse_url: str, **overrides: Any) -> Setti
         "public_base_url": "http://portal.test",
         "retry_budget_seconds": 3.0,
         # Failed sign-ins wait less than the default 300 ms (the timing tests set the default back).
-        "signin_failure_floor_ms": 20,
+        "account_answer_floor_ms": 20,
+        # Tests walk many pages quickly; the per-contact limit has tests of its own.
+        "contact_burst": 100_000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -21,4 +21,5 @@ def build_client(settings: Settings) -> DataverseClient:
         read_timeout=settings.http_read_timeout,
         retry_budget=settings.retry_budget_seconds,
         pool_size=max(settings.http_pool_size, settings.threads),
+        affinity_cookie=settings.dataverse_affinity_cookie,
     )

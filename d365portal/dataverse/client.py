@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from http.cookiejar import Cookie, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -14,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from d365portal.dataverse import odata
 from d365portal.dataverse.auth import TokenProvider
-from d365portal.dataverse.context import current_request_id, metrics
+from d365portal.dataverse.context import budget, current_request_id, metrics
 from d365portal.dataverse.errors import DataverseError, InvalidQuery, Throttled, Unavailable
 from d365portal.dataverse.retry import run_with_retries
 from d365portal.dataverse.wire import (  # noqa: F401 - re-exported for callers of the client module
@@ -25,6 +26,7 @@ from d365portal.dataverse.wire import (  # noqa: F401 - re-exported for callers 
     prefer,
     prefer_header,
     redact_headers,
+    retry_after_seconds,
     unavailable,
     url_path,
 )
@@ -32,6 +34,17 @@ from d365portal.dataverse.wire import (  # noqa: F401 - re-exported for callers 
 log = logging.getLogger("d365portal.dataverse")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+AFFINITY_COOKIES = frozenset({"ARRAffinity", "ARRAffinitySameSite"})
+
+
+class NoAffinityCookie(DefaultCookiePolicy):
+    """Refuses Dataverse's affinity cookies, so each request may reach another web server."""
+
+    def set_ok(self, cookie: Cookie, request: Any) -> bool:
+        """Every cookie but the affinity ones, as the default policy decides."""
+        return cookie.name not in AFFINITY_COOKIES and super().set_ok(cookie, request)
 
 
 class DataverseClient:
@@ -47,6 +60,7 @@ class DataverseClient:
         retry_budget: float = 10.0,
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
+        affinity_cookie: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.token_provider = token_provider
@@ -54,6 +68,8 @@ class DataverseClient:
         self.retry_budget = retry_budget
         self.sleep = sleep
         self.session = requests.Session()
+        if not affinity_cookie:
+            self.session.cookies.set_policy(NoAffinityCookie())
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -158,6 +174,7 @@ class DataverseClient:
             raise
         all_headers = {**headers, "Authorization": f"Bearer {token}"}
         started = time.perf_counter()
+        budget.spend()
         try:
             response = self.session.request(method, url, headers=all_headers, json=body, timeout=timeout)
         except requests.exceptions.ConnectTimeout as exc:
@@ -170,6 +187,7 @@ class DataverseClient:
             self._record(started, retry)
             raise unavailable("could not reach Dataverse", url) from exc
         elapsed = self._record(started, retry)
+        budget.observe(response.headers, response.status_code, retry_after_seconds(response.headers))
         log.debug(
             "dataverse %s %s -> %s in %.0f ms headers=%s",
             method,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
@@ -88,3 +89,73 @@ class _TokenRequestCounter:
 
 
 token_requests = _TokenRequestCounter()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What Dataverse last said was left of the application user's service-protection budget."""
+
+    requests_remaining: float | None = None  # x-ms-ratelimit-burst-remaining-xrm-requests
+    time_remaining_s: float | None = None  # x-ms-ratelimit-time-remaining-xrm-requests (seconds)
+    observed_at: float | None = None  # time.time() of the response
+    throttled_until: float | None = None  # after a 429: now + Retry-After
+
+
+def _number(value: str | None) -> float | None:
+    """A header number; Dataverse writes thousands with commas ("1,199.98")."""
+    if value is None:
+        return None
+    try:
+        return float(value.replace(",", "").strip())
+    except ValueError:
+        return None
+
+
+class _BudgetTracker:
+    """Process-wide: the latest budget headers of any Dataverse response (Microsoft's
+    service-protection headers, on every response), and the end of the last 429's Retry-After."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._budget = Budget()
+
+    def observe(self, headers: Mapping[str, str], status: int, retry_after: float | None) -> None:
+        """Read one response's headers."""
+        import time
+
+        requests_left = _number(headers.get("x-ms-ratelimit-burst-remaining-xrm-requests"))
+        time_left = _number(headers.get("x-ms-ratelimit-time-remaining-xrm-requests"))
+        now = time.time()
+        with self._lock:
+            old = self._budget
+            throttled = now + retry_after if status == 429 and retry_after else old.throttled_until
+            if requests_left is None and time_left is None and throttled == old.throttled_until:
+                return
+            self._budget = Budget(
+                requests_left if requests_left is not None else old.requests_remaining,
+                time_left if time_left is not None else old.time_remaining_s,
+                now,
+                throttled,
+            )
+
+    def spend(self) -> None:
+        """A request is about to go: count it against the last figure until Dataverse's answer
+        brings a true one (so requests in flight are not all sent on the same stale figure)."""
+        with self._lock:
+            old = self._budget
+            if old.requests_remaining is not None:
+                self._budget = Budget(
+                    old.requests_remaining - 1, old.time_remaining_s, old.observed_at, old.throttled_until
+                )
+
+    def current(self) -> Budget:
+        """The latest observation."""
+        return self._budget
+
+    def reset(self) -> None:
+        """Forget (tests)."""
+        with self._lock:
+            self._budget = Budget()
+
+
+budget = _BudgetTracker()

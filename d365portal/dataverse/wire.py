@@ -74,6 +74,11 @@ def error_from_response(response: requests.Response) -> DataverseError:
     return cls(message, status=status, code=code, request_id=request_id, retry_after=retry_after)
 
 
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A response's Retry-After in seconds (either form), or None."""
+    return _retry_after(headers.get("Retry-After"))
+
+
 def prefer_header(value: str) -> dict[str, str]:
     """`{"Prefer": value}`, or no header at all for an empty preference."""
     return {"Prefer": value} if value else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from d365portal.emulator.app import EmulatorApp
 from d365portal.emulator.metadata import DEMO_METADATA, SeedMetadata
@@ -20,10 +21,13 @@ def create_emulator_app(
     throttle_retry_after: int = 2,
     unavailable_ratio: float = 0.0,
     drop_response_ratio: float = 0.0,
+    protection: dict[str, Any] | None = None,
 ) -> EmulatorApp:
     """The emulator as a WSGI app with `.store`, `.faults` and `.stats` (in memory unless `db_path`).
 
-    The fault arguments are the start-up faults; `.faults.clear()` goes back to them.
+    The fault arguments are the start-up faults; `.faults.clear()` goes back to them. `protection`
+    sets Dataverse's service-protection limits (`requests`, `seconds`, `concurrent`, `window`; off by
+    default), enforced per bearer token.
     """
     return EmulatorApp(
         seed=seed,
@@ -37,6 +41,7 @@ def create_emulator_app(
         throttle_retry_after=throttle_retry_after,
         unavailable_ratio=unavailable_ratio,
         drop_response_ratio=drop_response_ratio,
+        protection=protection,
     )
 
 

@@ -18,6 +18,7 @@ from d365portal.emulator.faults import Faults, Stats
 from d365portal.emulator.formatting import Formatter
 from d365portal.emulator.metadata import DEMO_METADATA, SeedMetadata
 from d365portal.emulator.privileges import PORTAL_ROLE
+from d365portal.emulator.protection import ServiceProtection
 from d365portal.emulator.query import QueryParser, ResultCache
 from d365portal.emulator.responses import drop_connection, error_response
 from d365portal.emulator.store import Store
@@ -43,11 +44,13 @@ class EmulatorApp:
         latency_ms: int = 0,
         reset: bool = False,
         metadata: SeedMetadata = DEMO_METADATA,
+        protection: dict[str, Any] | None = None,
         **faults: float,
     ) -> None:
         self.store = Store(seed=seed, metadata=metadata, db_path=db_path, reset=reset)
         self.faults = Faults(latency_ms=latency_ms, **faults)
         self.stats = Stats()
+        self.protection = ServiceProtection(**(protection or {}))
         self.language = language
         self.require_token = require_token
         self.url: str | None = None  # set by whoever serves it
@@ -77,23 +80,31 @@ class EmulatorApp:
             return error_response(errors.unknown_segment(path.strip("/").split("/")[0] or "/"))
         rest = path[len(API_PREFIX) :]
         self.stats.count(f"{request.method} {routes.first_segment(rest)}")
+        user = request.headers.get("Authorization", "").partition(" ")[2].strip()
         try:
             self._authorize(request)
-            if self.faults.latency_ms:
-                time.sleep(self.faults.latency_ms / 1000)
-            if self.faults.hit("throttle"):
-                raise errors.throttled(int(self.faults.throttle_retry_after))
-            if self.faults.hit("unavailable"):
-                raise errors.unavailable()
-            handler, call = routes.resolve(self, request, rest)
-            with self.store.lock:
-                response = handler(self, call)
+            started = self.protection.admit(user)  # in flight, and charged, from its arrival
+            try:
+                if self.faults.latency_ms:
+                    time.sleep(self.faults.latency_ms / 1000)
+                if self.faults.hit("throttle"):
+                    raise errors.throttled(int(self.faults.throttle_retry_after))
+                if self.faults.hit("unavailable"):
+                    raise errors.unavailable()
+                handler, call = routes.resolve(self, request, rest)
+                with self.store.lock:
+                    response = handler(self, call)
+            finally:
+                self.protection.finish(user, started)
+            response.headers.update(self.protection.headers(user))
             if request.method in ("POST", "PATCH", "DELETE") and response.status_code < 300:
                 if self.faults.hit("drop_response"):
                     raise DroppedResponse("fault injection: response dropped after commit")
             return response
         except errors.EmulatorError as exc:
-            return error_response(exc)
+            failed = error_response(exc)
+            failed.headers.update(self.protection.headers(user))  # Dataverse sends them on every answer
+            return failed
         except DroppedResponse:
             raise
         except Exception:  # a bug in the emulator: answer 500, log it, never show a trace

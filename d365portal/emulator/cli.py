@@ -59,6 +59,11 @@ import click
     default=None,
     help="Accept only this bearer token (also D365_EMULATOR_TOKEN; default: any non-empty token).",
 )
+@click.option("--limit-requests", type=click.IntRange(min=1), help="Service protection: requests per window.")
+@click.option("--limit-seconds", type=click.FloatRange(min=0.001), help="… execution seconds per window.")
+@click.option("--limit-concurrent", type=click.IntRange(min=1), help="… concurrent requests.")
+@click.option("--limit-window", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="The sliding window of those limits, in seconds.")  # fmt: skip
 @click.option(
     "--tls-cert",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -70,7 +75,9 @@ import click
 def emulator_command(
     host: str, port: int, seed: str, db_path: Path, memory: bool, reset: bool, language: str,
     latency_ms: int, throttle_ratio: float, retry_after: int, unavailable_ratio: float,
-    drop_response_ratio: float, require_token: str | None, tls_cert: Path | None, tls_key: Path | None,
+    drop_response_ratio: float, require_token: str | None, limit_requests: int | None,
+    limit_seconds: float | None, limit_concurrent: int | None, limit_window: float,
+    tls_cert: Path | None, tls_key: Path | None,
 ) -> None:  # fmt: skip
     """Run the local Dataverse emulator (Web API at /api/data/v9.2/)."""
     from d365portal.emulator import create_emulator_app
@@ -81,6 +88,8 @@ def emulator_command(
         db_path=None if memory else db_path, latency_ms=latency_ms, reset=reset,
         throttle_ratio=throttle_ratio, throttle_retry_after=retry_after,
         unavailable_ratio=unavailable_ratio, drop_response_ratio=drop_response_ratio,
+        protection={"requests": limit_requests, "seconds": limit_seconds, "concurrent": limit_concurrent,
+                    "window": limit_window},
     )  # fmt: skip
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")

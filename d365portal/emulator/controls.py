@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from werkzeug.wrappers import Request, Response
 
 from d365portal.emulator import errors
+from d365portal.emulator.protection import LIMIT_FIELDS
 from d365portal.emulator.responses import error_response, json_response
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,4 +37,17 @@ def control(app: EmulatorApp, request: Request, name: str) -> Response:
             except ValueError as exc:
                 return json_response({"error": {"code": "", "message": str(exc)}}, status=400)
         return json_response(app.faults.snapshot())
+    if name == "protection" and request.method in ("GET", "POST"):
+        if request.method == "POST":  # {"requests": 100, "seconds": 20, "concurrent": 5, "window": 60}
+            try:
+                values = json.loads(request.get_data() or b"{}")
+                if not isinstance(values, dict) or set(values) - set(LIMIT_FIELDS):
+                    raise ValueError("expected an object with requests, seconds, concurrent, window")
+                app.protection.configure(
+                    requests=values.get("requests"), seconds=values.get("seconds"),
+                    concurrent=values.get("concurrent"), window=float(values.get("window", 300)),
+                )  # fmt: skip
+            except (ValueError, TypeError) as exc:
+                return json_response({"error": {"code": "", "message": str(exc)}}, status=400)
+        return json_response(app.protection.snapshot())
     return error_response(errors.unknown_segment(name))

@@ -113,9 +113,9 @@ class Accounts:
         window = max(1, int(self.lockout.total_seconds()))
         return self.guesses.incr(self._guess_key(username, contact), window)
 
-    def _clear_guesses(self, username: str | None, contact: Contact) -> None:
+    def _release_guess(self, username: str, contact: Contact) -> None:
         if self.guesses is not None and username:
-            self.guesses.delete(self._guess_key(username, contact))
+            self.guesses.decr(self._guess_key(username, contact))
 
     def forget_guesses(self, contact: Contact) -> None:
         """Start the contact's count of guesses again (a reset link was used, an admin unlocked)."""
@@ -149,7 +149,10 @@ class Accounts:
         if not verify_password(credentials.password_hash, password):
             self._count_failure(credentials, now, self._failures_with(contact, guess))
             return SignInResult(reason="bad_password", contact_id=contact.id)
-        self._clear_guesses(username, contact)
+        # A success gives back only its own number: guesses sent in parallel with the right one keep
+        # theirs (clearing the count would hand them fresh ones), and sign-ins never pile up into a
+        # lockout.
+        self._release_guess(username, contact)
         if contact.parent_account is None:
             return SignInResult(reason="no_account", contact_id=contact.id)
         changes: dict[str, Any] = {"last_successful_login": now}
@@ -229,7 +232,7 @@ class Accounts:
         if not verify_password(credentials.password_hash, password):
             self._count_failure(credentials, now, self._failures_with(contact, guess))
             return None
-        self._clear_guesses(contact.username, contact)
+        self._release_guess(contact.username or "", contact)
         return credentials
 
     def policy_violation(self, contact: Contact, password: str) -> PolicyViolation | None:

@@ -45,6 +45,23 @@ class Store(Protocol):
     def smembers(self, key: str) -> builtins.set[str]:
         """The members of a set (empty when missing)."""
 
+    def take(self, key: str, rate: float, burst: int) -> float:
+        """A token bucket (GCRA) of `burst` tokens refilled at `rate` per second, taken atomically:
+        0 when a token was taken, else the seconds until one is free."""
+
+    def decr(self, key: str) -> None:
+        """Take one back from a counter `incr` made (never below zero; nothing when it expired)."""
+
+
+def gcra(tat: float | None, now: float, rate: float, burst: int) -> tuple[float | None, float]:
+    """(the new theoretical arrival time, or None when refused; the wait when refused)."""
+    interval = 1.0 / rate
+    new_tat = max(tat or now, now) + interval
+    allow_at = new_tat - burst * interval
+    if now < allow_at:
+        return None, allow_at - now
+    return new_tat, 0.0
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL);
@@ -149,6 +166,54 @@ class SqliteStore:
         ).fetchall()
         return {str(row[0]) for row in rows}
 
+    def take(self, key: str, rate: float, burst: int) -> float:
+        """A token from a GCRA bucket, in one IMMEDIATE transaction (every process of the host)."""
+        return _sqlite_take(self, key, rate, burst)
+
+    def decr(self, key: str) -> None:
+        """One less on a live counter, atomically."""
+        self._write(
+            "UPDATE kv SET value = CAST(MAX(0, CAST(value AS INTEGER) - 1) AS TEXT) "
+            "WHERE key = ? AND expires >= ?",
+            (key, time.time()),
+        )
+
+
+def _sqlite_take(store: SqliteStore, key: str, rate: float, burst: int) -> float:
+    conn = store._connect()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        now = time.time()
+        row = conn.execute("SELECT value FROM kv WHERE key = ? AND expires >= ?", (key, now)).fetchone()
+        new_tat, wait = gcra(float(row[0]) if row else None, now, rate, burst)
+        if new_tat is not None:
+            conn.execute(
+                "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                (key, repr(new_tat), new_tat + 1),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return wait
+
+
+# One round trip, atomic on the Redis server; its clock serves every host alike.
+_REDIS_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = 1 / tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - burst * interval
+if now < allow_at then return tostring(allow_at - now) end
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return '0'
+"""
+
 
 class RedisStore:
     """The store on Redis (redis-py), shared by every host of the portal."""
@@ -203,6 +268,19 @@ class RedisStore:
     def smembers(self, key: str) -> builtins.set[str]:
         """The members of a set (empty when missing)."""
         return {str(m) for m in self._redis.smembers(self._k(key))}  # type: ignore[union-attr]
+
+    def decr(self, key: str) -> None:
+        """One less on a live counter (a missing one stays missing)."""
+        self._redis.eval(
+            "if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then "
+            "return redis.call('DECR', KEYS[1]) end return 0",
+            1,
+            self._k(key),
+        )
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        """A token from a GCRA bucket, in one Lua script on the Redis server."""
+        return float(self._redis.eval(_REDIS_TAKE, 1, self._k(key), rate, burst))
 
 
 def build_store(var_dir: Path, redis_url: str | None) -> Store:

@@ -29,6 +29,7 @@ from d365portal.mail.messages import reset_password_message
 from d365portal.web import drafts
 from d365portal.web.account_forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal
+from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.security import client_ip, safe_next
 
@@ -59,6 +60,12 @@ def _reset_mail(app: Flask, lang: str, contact: Contact) -> Callable[[], EmailMe
     return build
 
 
+def _wait_for_the_floor(started: float) -> None:
+    """Answer no sooner than `account_answer_floor_ms` after `started`: the time tells nothing."""
+    floor = current_app.config["SETTINGS"].account_answer_floor_ms / 1000
+    time.sleep(max(0.0, floor - (time.monotonic() - started)))
+
+
 def username_hash(text: str) -> str:
     """`user#<12 hex>`: an HMAC of what was typed, keyed with the portal's secret key."""
     key = str(current_app.config["SECRET_KEY"]).encode()
@@ -66,7 +73,20 @@ def username_hash(text: str) -> str:
     return f"user#{digest}"
 
 
+def _anonymous_post() -> Priority | None:
+    return "anonymous" if request.method == "POST" else None
+
+
+def _busy_login() -> str:
+    return render_template("auth/login.html", form=LoginForm(), failed=False, busy=True)
+
+
+def _busy_forgot() -> str:
+    return render_template("auth/forgot_password.html", form=ForgotPasswordForm(), sent=False, busy=True)
+
+
 @bp.route("/Login", methods=["GET", "POST"])
+@spends_dataverse(_anonymous_post, _busy_login)
 def login() -> Response | str | tuple[str, int]:
     """Iniciar Sesión: Usuario + Contraseña; success lands on the home page (or a safe `next`)."""
     form = LoginForm()
@@ -113,8 +133,7 @@ def login() -> Response | str | tuple[str, int]:
         log.warning("sign-in failed: username=%s contact=%s reason=%s ip=%s",
                     shown, result.contact_id or "-", result.reason, ip)
         failed = True
-        floor = current_app.config["SETTINGS"].signin_failure_floor_ms / 1000
-        time.sleep(max(0.0, floor - (time.monotonic() - started)))
+        _wait_for_the_floor(started)
     return render_template("auth/login.html", form=form, failed=failed)
 
 
@@ -130,9 +149,11 @@ def logout() -> Response:
 
 
 @bp.route("/ForgotPassword", methods=["GET", "POST"])
+@spends_dataverse(_anonymous_post, _busy_forgot)
 def forgot_password() -> Response | str | tuple[str, int]:
     """¿Ha olvidado la contraseña?: always the same answer, whether or not the address is a user's."""
     form = ForgotPasswordForm()
+    started = time.monotonic()
     if request.method == "GET" and request.args.get("sent"):
         return render_template("auth/forgot_password.html", form=form, sent=True)
     if form.validate_on_submit():
@@ -150,11 +171,13 @@ def forgot_password() -> Response | str | tuple[str, int]:
             log.info("password reset link sent: contact=%s ip=%s", contact.id, client_ip())
         if not users:
             log.info("password reset asked for an address with no portal user, ip=%s", client_ip())
+        _wait_for_the_floor(started)
         return redirect(url_for("auth.forgot_password", sent=1))
     return render_template("auth/forgot_password.html", form=form, sent=False)
 
 
 @bp.route("/ResetPassword", methods=["GET", "POST"])
+@spends_dataverse(_anonymous_post)
 def reset_password() -> Response | str | tuple[str, int]:
     """Restablecer contraseña from the emailed link; afterwards the user signs in (not automatic)."""
     if request.method == "GET" and request.args.get("done"):

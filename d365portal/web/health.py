@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, current_app
 
 from d365portal.dataverse.client import DataverseClient
+from d365portal.dataverse.context import budget
 from d365portal.dataverse.errors import AuthenticationFailed, DataverseError, PermissionDenied
 
 bp = Blueprint("health", __name__)
@@ -103,6 +104,15 @@ def healthz() -> dict[str, str]:
 def readyz() -> tuple[dict[str, object], int]:
     """Readiness: a token and `WhoAmI` answer (cached a few seconds); 503 when Dataverse is not usable."""
     verdict = _readiness().verdict()
+    seen = budget.current()
+    shown = {
+        "requests_remaining": seen.requests_remaining,
+        "time_remaining_s": seen.time_remaining_s,
+        "observed_seconds_ago": round(time.time() - seen.observed_at, 1) if seen.observed_at else None,
+        "throttled_for_s": round(seen.throttled_until - time.time(), 1)
+        if seen.throttled_until and seen.throttled_until > time.time()
+        else 0,
+    }
     if verdict.ready:
-        return {"status": "ready", "dataverse": "ok"}, 200
-    return {"status": "unavailable", "dataverse": verdict.reason}, 503
+        return {"status": "ready", "dataverse": "ok", "dataverse_budget": shown}, 200
+    return {"status": "unavailable", "dataverse": verdict.reason, "dataverse_budget": shown}, 503

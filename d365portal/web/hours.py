@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, render_template
 from d365portal.crm import crm
 from d365portal.crm.models import AllocationType, Entitlement
 from d365portal.web.auth_context import login_required, signed_in
+from d365portal.web.budget import spends_dataverse
 
 bp = Blueprint("hours", __name__, url_prefix="/<lang>/vigencia-soporte")
 
@@ -78,6 +79,7 @@ def usage_of(entitlement: Entitlement, today: date) -> Usage:
 
 @bp.get("/")
 @login_required
+@spends_dataverse("page")
 def index() -> str:
     """Every hour bank in scope, state ↑ (the repository's order)."""
     entitlements = crm().entitlements.list_for(signed_in().scope)
@@ -86,6 +88,7 @@ def index() -> str:
 
 @bp.get("/<uuid:entitlement_id>")
 @login_required
+@spends_dataverse("page")
 def detail(entitlement_id: UUID) -> str:
     """One hour bank with its usage and the cases charged to it; 404 outside the user's scope."""
     entitlement = crm().entitlements.get_for(signed_in().scope, entitlement_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.i18n import gettext
@@ -20,6 +20,7 @@ from d365portal.mail import mailer
 from d365portal.mail.messages import email_changed_message
 from d365portal.web.account_forms import ChangeEmailForm, ChangePasswordForm
 from d365portal.web.auth_context import SESSION_KEY, Principal, login_required, signed_in
+from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.security import client_ip
 
@@ -34,8 +35,13 @@ def index() -> str:
     return render_template("profile/index.html", section="profile")
 
 
+def _on_post() -> Priority | None:
+    return "page" if request.method == "POST" else None
+
+
 @bp.route("/ChangePassword", methods=["GET", "POST"])
 @login_required
+@spends_dataverse(_on_post)
 def change_password() -> Response | str | tuple[str, int]:
     """Cambiar contraseña: current, new and confirmation → "Su contraseña se ha cambiado correctamente"."""
     form = ChangePasswordForm()
@@ -76,6 +82,7 @@ def _change_password(form: ChangePasswordForm, principal: Principal) -> bool:
 
 @bp.route("/ChangeEmail", methods=["GET", "POST"])
 @login_required
+@spends_dataverse(_on_post)
 def change_email() -> Response | str | tuple[str, int]:
     """Cambiar correo electrónico: new address + current password; the old address is notified."""
     form = ChangeEmailForm()

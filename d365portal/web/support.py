@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request
 
 from d365portal.crm import crm
 from d365portal.web.auth_context import login_required, signed_in
+from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.listing import FILTERS, PAGE_SIZES, SORTS, ListState, parse_state
 
 bp = Blueprint("support", __name__, url_prefix="/<lang>/support")
@@ -30,8 +31,13 @@ COLUMNS = (
 _HEADINGS = {"open": "support.list_open", "resolved": "support.list_resolved", "all": "support.list_all"}
 
 
+def _list_priority() -> Priority:
+    return "search" if request.args.get("q") else "page"
+
+
 @bp.get("/")
 @login_required
+@spends_dataverse(_list_priority)
 def cases() -> str:
     """Mis casos: one page of the user's cases, as the query string asks."""
     state: ListState = parse_state(request.args)
@@ -58,6 +64,7 @@ def cases() -> str:
 
 @bp.get("/case/<uuid:case_id>")
 @login_required
+@spends_dataverse("page")
 def case(case_id: UUID) -> str:
     """One case, read-only, with every field and its description; 404 outside the user's scope."""
     record = crm().cases.get_for(signed_in().scope, case_id)

@@ -20,6 +20,7 @@ from d365portal.dataverse.errors import Conflict, DataverseError, InvalidQuery, 
 from d365portal.i18n import gettext as _
 from d365portal.web import drafts
 from d365portal.web.auth_context import login_required, signed_in
+from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.forms_support import (
     LookupForm,
     NewCaseForm,
@@ -51,8 +52,20 @@ def _dataverse_failure(form: NewCaseForm, exc: DataverseError) -> tuple[str, int
     return _form_page(form, _("errors.unavailable_form"), 503)
 
 
+def _new_case_priority() -> Priority | None:
+    """Sending is the work a customer is in the middle of (shed last); picking an associate reads one."""
+    intent = request.form.get("intent", "send") if request.method == "POST" else None
+    return {"send": "submit", "new": "submit", "select": "page"}.get(intent or "")  # type: ignore[return-value]
+
+
+def _busy_form() -> str:
+    """The new-case form as typed, saying Dataverse is too busy for now."""
+    return render_template("support/new_case.html", form=NewCaseForm().localize(), alert=_("errors.busy"))
+
+
 @bp.route("/create-case/", methods=["GET", "POST"])
 @login_required
+@spends_dataverse(_new_case_priority, _busy_form)
 def new_case() -> View:
     """Show the form (GET); on POST: send it, or come back from the lookup page (select/clear/back)."""
     user = signed_in()
@@ -197,6 +210,7 @@ def _lookup_page(form: LookupForm, alert: str | None = None, status: int = 200) 
 
 @bp.route("/create-case/associates", methods=["GET", "POST"])
 @login_required
+@spends_dataverse("search")
 def associates() -> tuple[str, int]:
     """The associate lookup without JavaScript; the new-case draft rides along in hidden fields."""
     return _lookup_page(_lookup_form_from())
@@ -204,6 +218,7 @@ def associates() -> tuple[str, int]:
 
 @bp.get("/create-case/associates/results")
 @login_required
+@spends_dataverse("search")
 def associate_results() -> tuple[str, int, dict[str, str]]:
     """The lookup's results as an HTML fragment, for the dialog (one request per search)."""
     search = clean_search(request.args.get("q"))

@@ -58,7 +58,13 @@ def test_readyz_is_503_while_dataverse_is_down_and_recovers(tmp_path: Path, own_
     started = time.monotonic()
     down = client.get("/readyz")
     assert down.status_code == 503
-    assert down.get_json() == {"status": "unavailable", "dataverse": "dataverse unreachable"}
+    answer = down.get_json()
+    assert {k: answer[k] for k in ("status", "dataverse")} == {
+        "status": "unavailable", "dataverse": "dataverse unreachable"
+    }
+    assert set(answer["dataverse_budget"]) == {
+        "requests_remaining", "time_remaining_s", "observed_seconds_ago", "throttled_for_s"
+    }
     assert time.monotonic() - started < 5
     assert client.get("/healthz").status_code == 200  # liveness does not depend on Dataverse
     own_emulator.restart()

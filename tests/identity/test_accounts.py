@@ -101,3 +101,11 @@ def test_unknown_users_cost_one_read_and_no_write(accounts: Accounts, repo: Fake
     assert accounts.sign_in("someone", PASSWORD).reason == "unknown_user"
     assert accounts.sign_in("   ", PASSWORD).reason == "unknown_user"
     assert repo.patches == []
+
+
+def test_successful_sign_ins_never_pile_up_into_a_lockout(accounts: Accounts, repo: FakeContacts) -> None:
+    for _ in range(12):
+        assert accounts.sign_in("lmelo", PASSWORD).contact is not None
+    for _ in range(4):
+        assert accounts.sign_in("lmelo", "wrong").reason == "bad_password"
+    assert accounts.sign_in("lmelo", PASSWORD).contact is not None  # 4 failures: still in

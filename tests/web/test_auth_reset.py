@@ -86,7 +86,7 @@ def test_known_and_unknown_addresses_take_about_the_same_time(settings: Any) -> 
     from d365portal.crm import option_labels
     from d365portal.mail import mailer
 
-    app = create_app(settings.model_copy(update={"forgot_rate_per_ip": 1000}))
+    app = create_app(settings.model_copy(update={"forgot_rate_per_ip": 1000, "account_answer_floor_ms": 300}))
     app.testing = True
     option_labels(app).refresh_now()
     client = app.test_client()

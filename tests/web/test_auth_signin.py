@@ -80,7 +80,7 @@ def test_a_wrong_password_answers_as_fast_as_an_unknown_username(settings: Any, 
 
     app = create_app(
         settings.model_copy(
-            update={"signin_rate_per_ip": 1000, "lockout_max_failures": 1000, "signin_failure_floor_ms": 300}
+            update={"signin_rate_per_ip": 1000, "lockout_max_failures": 1000, "account_answer_floor_ms": 300}
         )
     )
     app.testing = True

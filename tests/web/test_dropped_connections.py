@@ -39,7 +39,7 @@ def test_a_static_file_dropped_mid_answer_is_closed(live_portal: ServedApp, path
     sys.unraisablehook = record
     try:
         for _ in range(50):
-            _drop_mid_answer(live_portal.port, f"GET {path} HTTP/1.1\r\nHost: portal\r\n\r\n".encode())
+            _drop_mid_answer(live_portal.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         time.sleep(0.3)  # let the server threads finish their answers
         gc.collect()
     finally:
@@ -50,9 +50,9 @@ def test_a_static_file_dropped_mid_answer_is_closed(live_portal: ServedApp, path
 def test_the_portal_keeps_serving_after_dropped_connections(live_portal: ServedApp, app: Flask) -> None:
     """A page after a burst of dropped answers is served whole."""
     for _ in range(20):
-        _drop_mid_answer(live_portal.port, b"GET /static/css/portal.css HTTP/1.1\r\nHost: portal\r\n\r\n")
+        _drop_mid_answer(live_portal.port, b"GET /static/css/portal.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     with socket.create_connection(("127.0.0.1", live_portal.port), timeout=5) as sock:
-        sock.sendall(b"GET /static/favicon.svg HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /static/favicon.svg HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
