@@ -84,15 +84,19 @@ def _start_demo(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, int]:
     return process, portal_port, emulator_port
 
 
-def _sign_in(portal: str) -> None:
-    browser = requests.Session()
-    form = browser.get(f"{portal}/es-ES/Account/Login/Login", timeout=10)
+def _post_form(browser: requests.Session, url: str, data: dict[str, str]) -> requests.Response:
+    """GET the form at `url`, then post `data` with its CSRF token (as a browser would)."""
+    form = browser.get(url, timeout=10)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
-    assert token is not None
-    home = browser.post(
+    assert token is not None, url
+    return browser.post(url, data={"csrf_token": token.group(1), **data}, timeout=10)
+
+
+def _sign_in(portal: str) -> None:
+    home = _post_form(
+        requests.Session(),
         f"{portal}/es-ES/Account/Login/Login",
-        data={"csrf_token": token.group(1), "username": DEMO_USERNAME, "password": DEMO_PASSWORD},
-        timeout=10,
+        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
     )
     assert "Bienvenido(a)" in home.text
 
@@ -144,15 +148,8 @@ def test_demo_mail_links_lead_to_the_port_it_serves_on(tmp_path: Path) -> None:
     process, portal_port, _ = _start_demo(tmp_path)
     try:
         portal = f"http://127.0.0.1:{portal_port}"
-        browser = requests.Session()
-        form = browser.get(f"{portal}/es-ES/Account/Login/ForgotPassword", timeout=10)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
-        assert token is not None
-        sent = browser.post(
-            f"{portal}/es-ES/Account/Login/ForgotPassword",
-            data={"csrf_token": token.group(1), "email": DEMO_EMAIL},
-            timeout=10,
-        )
+        forgot = f"{portal}/es-ES/Account/Login/ForgotPassword"
+        sent = _post_form(requests.Session(), forgot, {"email": DEMO_EMAIL})
         assert sent.status_code == 200
         outbox = tmp_path / "var" / "outbox"
         deadline = time.monotonic() + 15

@@ -62,6 +62,21 @@ class Api:
         return response.json()
 
 
+def wait_for_emulator(url: str, process: subprocess.Popen[bytes], verify: str | bool = True) -> None:
+    """Until a standalone emulator answers its controls (or fail the test when it dies or hangs)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{url}/_emulator/stats", timeout=1, verify=verify).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail(f"the standalone emulator at {url} did not start")
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def standalone_url() -> Iterator[str]:
     """`d365portal emulator` as a separate process (in memory), for the whole session."""
@@ -73,17 +88,7 @@ def standalone_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/_emulator/stats", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the standalone emulator did not start")
-        time.sleep(0.1)
+    wait_for_emulator(url, process)
     yield url
     process.terminate()
     process.wait(timeout=10)

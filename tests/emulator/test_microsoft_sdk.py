@@ -20,6 +20,7 @@ from azure.core.credentials import AccessToken
 
 from bench.idp import write_self_signed
 from tests.conftest import free_port
+from tests.emulator.conftest import wait_for_emulator
 
 pytestmark = pytest.mark.live
 TOKEN = "sdk-test-token"
@@ -49,17 +50,7 @@ def https_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/_emulator/stats", timeout=1, verify=str(cert)).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the HTTPS emulator did not start")
-        time.sleep(0.1)
+    wait_for_emulator(url, process, verify=str(cert))
     yield url, cert
     process.terminate()
     process.wait(timeout=10)

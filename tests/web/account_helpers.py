@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -64,3 +65,19 @@ def with_cookie(client: FlaskClient, value: str) -> FlaskClient:
 def contact_row(emulator: Any, contact_id: Any) -> dict[str, Any]:
     """The emulator's stored contact row."""
     return dict(emulator.store.get("contacts", contact_id))
+
+
+def interleaved_medians(
+    first: Callable[[], float], second: Callable[[], float], samples: int = 40, warmup: int = 3
+) -> tuple[float, float]:
+    """The median of `samples` timings of each, taken alternately after a warm-up of both (so a
+    disturbance of the machine hits both alike)."""
+    import statistics
+
+    for _ in range(warmup):
+        first(), second()
+    a, b = [], []
+    for _ in range(samples):
+        a.append(first())
+        b.append(second())
+    return statistics.median(a), statistics.median(b)
