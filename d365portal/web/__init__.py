@@ -75,7 +75,12 @@ def choice_label(choice: Choice | None) -> str:
     """`{{ case.priority|label }}`: an option's label in the page's language (crm/labels.py)."""
     if choice is None:
         return ""
-    return option_labels().label(choice, current_language())
+    # Looked up once per page view: a case list shows about twenty labels.
+    found = g.get("_labels")
+    if found is None:
+        found = g._labels = (option_labels(), current_language())
+    catalog, language = found
+    return catalog.label(choice, language)
 
 
 def init_app(app: Flask) -> None:
