@@ -113,9 +113,9 @@ class Accounts:
         window = max(1, int(self.lockout.total_seconds()))
         return self.guesses.incr(self._guess_key(username, contact), window)
 
-    def _release_guess(self, username: str, contact: Contact) -> None:
-        if self.guesses is not None and username:
-            self.guesses.decr(self._guess_key(username, contact))
+    def _release_guess(self, username: str, contact: Contact, guess: int) -> None:
+        if self.guesses is not None and username and guess:
+            self.guesses.release(self._guess_key(username, contact), guess)
 
     def forget_guesses(self, contact: Contact) -> None:
         """Start the contact's count of guesses again (a reset link was used, an admin unlocked)."""
@@ -149,10 +149,10 @@ class Accounts:
         if not verify_password(credentials.password_hash, password):
             self._count_failure(credentials, now, self._failures_with(contact, guess))
             return SignInResult(reason="bad_password", contact_id=contact.id)
-        # A success gives back only its own number: guesses sent in parallel with the right one keep
-        # theirs (clearing the count would hand them fresh ones), and sign-ins never pile up into a
-        # lockout.
-        self._release_guess(username, contact)
+        # A success gives its number back only while no later guess took one: guesses sent in
+        # parallel with the right one keep theirs (at most five checks, the success included), and
+        # sign-ins one after another never pile up into a lockout.
+        self._release_guess(username, contact, guess)
         if contact.parent_account is None:
             return SignInResult(reason="no_account", contact_id=contact.id)
         changes: dict[str, Any] = {"last_successful_login": now}
@@ -180,9 +180,8 @@ class Accounts:
             return True
         return False
 
-    def _count_failure(self, credentials: Credentials, now: datetime, failures: int | None = None) -> None:
+    def _count_failure(self, credentials: Credentials, now: datetime, failures: int) -> None:
         """Record a wrong password (the contact's `failures`-th) now, or in the background."""
-        failures = failures if failures is not None else credentials.contact.access_failed_count + 1
         if not self.background_failures:
             self._record_failure(credentials, now, failures)
             return
@@ -232,7 +231,7 @@ class Accounts:
         if not verify_password(credentials.password_hash, password):
             self._count_failure(credentials, now, self._failures_with(contact, guess))
             return None
-        self._release_guess(contact.username or "", contact)
+        self._release_guess(contact.username or "", contact, guess)
         return credentials
 
     def policy_violation(self, contact: Contact, password: str) -> PolicyViolation | None:

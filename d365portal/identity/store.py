@@ -49,8 +49,9 @@ class Store(Protocol):
         """A token bucket (GCRA) of `burst` tokens refilled at `rate` per second, taken atomically:
         0 when a token was taken, else the seconds until one is free."""
 
-    def decr(self, key: str) -> None:
-        """Take one back from a counter `incr` made (never below zero; nothing when it expired)."""
+    def release(self, key: str, number: int) -> None:
+        """Give back `number`, taken from the counter by `incr`, if it is still the last one taken
+        (atomic: a number taken after it stays counted)."""
 
 
 def gcra(tat: float | None, now: float, rate: float, burst: int) -> tuple[float | None, float]:
@@ -168,35 +169,30 @@ class SqliteStore:
 
     def take(self, key: str, rate: float, burst: int) -> float:
         """A token from a GCRA bucket, in one IMMEDIATE transaction (every process of the host)."""
-        return _sqlite_take(self, key, rate, burst)
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = time.time()
+            row = conn.execute("SELECT value FROM kv WHERE key = ? AND expires >= ?", (key, now)).fetchone()
+            new_tat, wait = gcra(float(row[0]) if row else None, now, rate, burst)
+            if new_tat is not None:
+                conn.execute(
+                    "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                    (key, repr(new_tat), new_tat + 1),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return wait
 
-    def decr(self, key: str) -> None:
-        """One less on a live counter, atomically."""
+    def release(self, key: str, number: int) -> None:
+        """One less on a live counter whose value is still `number`, in one statement."""
         self._write(
-            "UPDATE kv SET value = CAST(MAX(0, CAST(value AS INTEGER) - 1) AS TEXT) "
-            "WHERE key = ? AND expires >= ?",
-            (key, time.time()),
+            "UPDATE kv SET value = CAST(? - 1 AS TEXT) WHERE key = ? AND value = ? AND expires >= ?",
+            (number, key, str(number), time.time()),
         )
-
-
-def _sqlite_take(store: SqliteStore, key: str, rate: float, burst: int) -> float:
-    conn = store._connect()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        now = time.time()
-        row = conn.execute("SELECT value FROM kv WHERE key = ? AND expires >= ?", (key, now)).fetchone()
-        new_tat, wait = gcra(float(row[0]) if row else None, now, rate, burst)
-        if new_tat is not None:
-            conn.execute(
-                "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
-                (key, repr(new_tat), new_tat + 1),
-            )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return wait
 
 
 # One round trip, atomic on the Redis server; its clock serves every host alike.
@@ -269,13 +265,14 @@ class RedisStore:
         """The members of a set (empty when missing)."""
         return {str(m) for m in self._redis.smembers(self._k(key))}  # type: ignore[union-attr]
 
-    def decr(self, key: str) -> None:
-        """One less on a live counter (a missing one stays missing)."""
+    def release(self, key: str, number: int) -> None:
+        """One less on a counter whose value is still `number` (a Lua script: atomic)."""
         self._redis.eval(
-            "if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then "
+            "if tonumber(redis.call('GET', KEYS[1]) or -1) == tonumber(ARGV[1]) then "
             "return redis.call('DECR', KEYS[1]) end return 0",
             1,
             self._k(key),
+            number,
         )
 
     def take(self, key: str, rate: float, burst: int) -> float:
