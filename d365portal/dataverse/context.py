@@ -8,6 +8,7 @@ fresh counter that the request log reads with `metrics.current()`.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
@@ -121,8 +122,6 @@ class _BudgetTracker:
 
     def observe(self, headers: Mapping[str, str], status: int, retry_after: float | None) -> None:
         """Read one response's headers."""
-        import time
-
         requests_left = _number(headers.get("x-ms-ratelimit-burst-remaining-xrm-requests"))
         time_left = _number(headers.get("x-ms-ratelimit-time-remaining-xrm-requests"))
         now = time.time()

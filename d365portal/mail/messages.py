@@ -28,40 +28,31 @@ def display_name(name: str | None) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in name or "").split())
 
 
-def _recipient(contact: Contact, address: str | None = None) -> str:
-    return formataddr((display_name(contact.full_name), address or contact.email or ""))
+def _message(
+    name: str, contact: Contact, subject_key: str, to: str | None = None, **context: object
+) -> EmailMessage:
+    """`emails/<name>` for `contact` (to their address, or `to`), the subject from the catalogue."""
+    return render_message(
+        name,
+        to=formataddr((display_name(contact.full_name), to or contact.email or "")),
+        subject=gettext(subject_key),
+        full_name=contact.full_name,
+        **context,
+    )
 
 
 def reset_password_message(contact: Contact, link: str) -> EmailMessage:
     """The manual's "CAMBIO DE CONTRASEÑA" email with the reset link (button and written out)."""
-    return render_message(
-        "reset_password",
-        to=_recipient(contact),
-        subject=gettext("mail.reset_subject"),
-        full_name=contact.full_name,
-        link=link,
-    )
+    return _message("reset_password", contact, "mail.reset_subject", link=link)
 
 
 def email_changed_message(contact: Contact, old_address: str, new_address: str) -> EmailMessage:
     """The notice sent to the OLD address when a user changes their email address."""
-    return render_message(
-        "email_changed",
-        to=_recipient(contact, old_address),
-        subject=gettext("mail.email_changed_subject"),
-        full_name=contact.full_name,
-        new_address=new_address,
+    return _message(
+        "email_changed", contact, "mail.email_changed_subject", old_address, new_address=new_address
     )
 
 
 def invitation_message(contact: Contact, *, username: str, link: str, days: int) -> EmailMessage:
-    """"Acceso al Portal de Soporte": username, a "Elegir contraseña" button, the link written out."""
-    return render_message(
-        "invitation",
-        to=_recipient(contact),
-        subject=gettext("admin.invite_subject"),
-        full_name=contact.full_name,
-        username=username,
-        link=link,
-        days=days,
-    )
+    """ "Acceso al Portal de Soporte": username, a "Elegir contraseña" button, the link written out."""
+    return _message("invitation", contact, "admin.invite_subject", username=username, link=link, days=days)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal, TypeVar, cast
 
-from flask import current_app, g, render_template
+from flask import current_app, render_template
 
 from d365portal.dataverse.context import Budget, budget
 from d365portal.identity import identity
@@ -94,7 +94,6 @@ def too_busy(wait: float, form_page: Callable[[], str] | None = None) -> tuple[s
     """The friendly 429: the form as typed (when there is one) or the busy page, with Retry-After."""
     seconds = max(1, math.ceil(wait))
     headers = {"Retry-After": str(seconds)}
-    g.shed = True
     if form_page is not None:
         return form_page(), 429, headers
     return render_template("errors/busy.html", status=429), 429, headers
