@@ -91,3 +91,39 @@ def test_lookup_dialog_open_passes_axe_and_fits_375px(page: Any) -> None:
     assert _overflow(page) <= 0
     box = dialog.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+
+def test_this_rounds_page_states_pass_axe_and_fit_375px(page: Any, emulator: Any) -> None:
+    """"Este formulario ya se envió como …" on the new-case form, and "Demasiadas solicitudes" (the busy
+    page, and the sign-in form when Dataverse's budget is low)."""
+    from playwright.sync_api import expect
+
+    from d365portal.dataverse.context import budget
+
+    problems: dict[str, list[str]] = {}
+    sign_in(page)
+    page.goto("/es-ES/support/create-case/")
+    fields = ("csrf_token", "case_token")
+    form = {name: page.locator(f"#new-case-form input[name={name}]").input_value() for name in fields}
+    # The same form sent once already (another tab, or Back on a browser that keeps the page).
+    sent = page.request.post("/es-ES/support/create-case/", form={**form, "title": "Primera versión"})
+    assert sent.ok
+    page.get_by_label("Título").fill("Segunda versión")
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    expect(page.locator("#already-sent")).to_contain_text("Este formulario ya se envió como")
+    _check_current(page, "already sent", problems)
+    budget.observe({"x-ms-ratelimit-burst-remaining-xrm-requests": "10"}, 200, None)  # 10 of 6000 left
+    page.goto("/es-ES/support/")
+    expect(page.get_by_text("Demasiadas solicitudes, espere unos segundos")).to_be_visible()
+    _check_current(page, "busy page", problems)
+    assert not problems, problems
+
+
+def _check_current(page: Any, name: str, problems: dict[str, list[str]]) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    found = _serious_violations(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    if (extra := _overflow(page)) > 0:
+        found.append(f"{extra}px horizontal overflow at 375px")
+    if found:
+        problems[name] = found

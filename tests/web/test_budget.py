@@ -3,6 +3,7 @@ remaining budget falls, the emulator's service-protection limits, and the affini
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -84,7 +85,7 @@ def test_one_session_in_four_threads_cannot_drain_the_budget(tmp_path: Path, emu
 
 
 def test_as_dataverses_budget_falls_searches_and_anonymous_pages_go_first(
-    tmp_path: Path, emulator: Any
+    tmp_path: Path, emulator: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The emulator enforces small service-protection limits; what it says is left sheds the cheapest
     work: with 10% left, a search and a sign-in are shed (the typed username kept), a case page and a
@@ -111,6 +112,10 @@ def test_as_dataverses_budget_falls_searches_and_anonymous_pages_go_first(
     assert client.post("/es-ES/support/create-case/", data=form).status_code == 302  # a submit: served
     ready = app.test_client().get("/readyz").get_json()
     assert ready["dataverse_budget"]["requests_remaining"] is not None
+    caplog.set_level(logging.INFO, logger="d365portal.request")
+    client.get(f"/es-ES/support/case/{DEMO_CASE_ID}")
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "d365portal.request"][-1:]
+    assert " budget=" in line  # the request log shows what Dataverse says is left
     emulator.protection.configure(requests=None, seconds=None, concurrent=None)
 
 
