@@ -45,3 +45,8 @@ def test_what_the_emulator_does_not_serve_is_501(api: Api) -> None:
     assert api.get("EntityDefinitions", params={"$top": "1"}).status_code == 501
     assert api.get("EntityDefinitions(LogicalName='incident')/ManyToOneRelationships").status_code == 501
     assert api.get("GlobalOptionSetDefinitions").status_code == 501
+
+
+def test_keys_are_none_and_languages_are_both(api: Api) -> None:
+    keys = api.get("EntityDefinitions(LogicalName='incident')/Keys").json()
+    assert keys["value"] == [] and keys["@odata.context"].endswith("EntityDefinitions('incident')/Keys")
