@@ -393,9 +393,12 @@ def build_demo_rows() -> dict[str, list[Row]]:
             account["primarycontactid@odata.bind"] = f"/contacts({DEMO_SONIA_ID})"
         if account["accountid"] == OTHER_ACCOUNT_ID:
             account["primarycontactid@odata.bind"] = f"/contacts({OTHER_CONTACT_ID})"
+    from d365portal.emulator.conversation_data import conversation_rows
+
     return {
         "contacts": _contacts(),
         "accounts": accounts,
         "entitlements": _entitlements(cases),
         "incidents": cases,
+        **conversation_rows(),
     }

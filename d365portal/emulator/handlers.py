@@ -29,7 +29,8 @@ from d365portal.emulator.query import (
     sort_rows,
 )
 from d365portal.emulator.responses import JSON_TYPE, json_response, no_content, odata_headers
-from d365portal.emulator.schema import Table
+from d365portal.emulator.schema import READ_ONLY_SETS, Table
+from d365portal.emulator.seed import APPLICATION_USER_ID, ORGANIZATION_ID
 
 if TYPE_CHECKING:  # pragma: no cover
     from d365portal.emulator.app import EmulatorApp
@@ -37,8 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 WHOAMI = {
     "BusinessUnitId": "6f7e1d2c-0b9a-ea11-a812-000d3a1b2c3d",
-    "UserId": "8e2d4c6b-1a3f-ea11-a812-000d3a1b2c3d",
-    "OrganizationId": "1d3c5b7a-9e8f-4d2c-b1a0-0f9e8d7c6b5a",
+    "UserId": str(APPLICATION_USER_ID),
+    "OrganizationId": str(ORGANIZATION_ID),
 }
 
 
@@ -253,11 +254,26 @@ def get_related(app: EmulatorApp, call: Call) -> Response:
 
 
 # --- writes ----------------------------------------------------------------------------------
+def caller_id(app: EmulatorApp, request: Request) -> str:
+    """Who writes: the application user, or the system user named by `MSCRMCallerID` (Web API
+    "Impersonate another user"; an agent's writes in tests and the README). `CallerObjectId` is 501."""
+    if request.headers.get("CallerObjectId"):
+        raise errors.not_implemented("impersonation by CallerObjectId (use MSCRMCallerID)")
+    named = (request.headers.get("MSCRMCallerID") or "").strip().strip("{}").lower()
+    if not named:
+        return WHOAMI["UserId"]
+    if named not in app.store.rows("systemusers"):
+        raise errors.record_not_found("systemuser", named)
+    return named
+
+
 def create(app: EmulatorApp, call: Call) -> Response:
-    """POST /<set>: 204 + OData-EntityId, or 201 + the row with return=representation."""
+    """POST /<set>: 204 + OData-EntityId, or 201 + the row with return=representation. Collection
+    properties in the body create related rows in the same transaction (deep insert)."""
     table = call.table_or_fail
-    changes = app.writer.changes(table, body(call.request, table.entity_set))
-    row = app.writer.create(table, changes)
+    row = app.writer.create_deep(
+        table, body(call.request, table.entity_set), caller=caller_id(app, call.request)
+    )
     return _written(app, call.request, table, row, created=True)
 
 
@@ -271,7 +287,7 @@ def upsert(app: EmulatorApp, call: Call) -> Response:
     if changes.get(table.primary_key) not in (None, row_id):
         raise errors.invalid_argument("The primary key in the body does not match the one in the URL.")
     if existing is None:
-        row = app.writer.create(table, changes, row_id=row_id)
+        row = app.writer.create(table, changes, row_id=row_id, caller=caller_id(app, request))
         return _written(app, request, table, row, created=True)
     row = app.writer.update(table, row_id, changes)
     return _written(app, request, table, row, created=False)
@@ -280,6 +296,8 @@ def upsert(app: EmulatorApp, call: Call) -> Response:
 def delete(app: EmulatorApp, call: Call) -> Response:
     """DELETE /<set>(<id>): 404 when missing, 412 when `If-Match` names an older version."""
     table, row_id = call.table_or_fail, call.row_id
+    if table.entity_set in READ_ONLY_SETS:
+        raise errors.method_not_allowed("DELETE", table.entity_set)
     existing = app.store.rows(table.entity_set).get(row_id)
     if existing is None:
         raise errors.record_not_found(table.logical_name, row_id)

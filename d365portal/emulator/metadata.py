@@ -42,6 +42,14 @@ ES: Labels = {
         "statecode": {0: "Abierta", 1: "Completada", 2: "Cancelada"},
         "statuscode": {1: "Abierta", 2: "Completada", 3: "Cancelada"},
     },
+    "adx_portalcomments": {
+        "statecode": {0: "Abierta", 1: "Completada", 2: "Cancelada"},
+        "statuscode": {1: "Abierta", 2: "Completada", 3: "Cancelada"},
+        "adx_portalcommentdirectioncode": {1: "Entrante", 2: "Saliente"},
+    },
+    "activityparties": {"participationtypemask": dict(enumerate(
+        ("Remitente", "Destinatario", "Destinatario CC", "Destinatario CCO", "Asistente requerido",
+         "Asistente opcional", "Organizador", "Referente", "Cliente", "Recurso"), start=1))},
 }
 
 EN: Labels = {
@@ -73,6 +81,14 @@ EN: Labels = {
         "statecode": {0: "Open", 1: "Completed", 2: "Canceled"},
         "statuscode": {1: "Open", 2: "Completed", 3: "Canceled"},
     },
+    "adx_portalcomments": {
+        "statecode": {0: "Open", 1: "Completed", 2: "Canceled"},
+        "statuscode": {1: "Open", 2: "Completed", 3: "Canceled"},
+        "adx_portalcommentdirectioncode": {1: "Incoming", 2: "Outgoing"},
+    },
+    "activityparties": {"participationtypemask": dict(enumerate(
+        ("Sender", "To Recipient", "CC Recipient", "BCC Recipient", "Required attendee",
+         "Optional attendee", "Organizer", "Regarding", "Customer", "Resource"), start=1))},
 }
 
 # statecode → allowed statuscodes (and the default one)
@@ -82,6 +98,7 @@ STATES: dict[str, dict[int, tuple[int, ...]]] = {
     "accounts": {0: (1,), 1: (2,)},
     "contacts": {0: (1,), 1: (2,)},
     "incidentresolutions": {0: (1,), 1: (2,), 2: (3,)},
+    "adx_portalcomments": {0: (1,), 1: (2,), 2: (3,)},
 }
 
 STATE_ENUM_NAMES = {"incidents": "IncidentState", "entitlements": "EntitlementState"}

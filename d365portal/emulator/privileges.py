@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import uuid
 
-# The portal's role: read the four tables, create cases, link them, and keep identity on contacts.
+# The portal's role: read the four tables, create cases, link them, and keep identity on contacts;
+# read and write the conversation (portal comments and their notes).
 PORTAL_ROLE = (
     "prvReadIncident", "prvCreateIncident", "prvWriteIncident", "prvAppendIncident",
     "prvReadAccount", "prvAppendToAccount",
     "prvReadContact", "prvWriteContact", "prvAppendToContact",
     "prvReadEntitlement", "prvAppendToEntitlement",
     "prvReadUser",
+    "prvReadadx_portalcomment", "prvCreateadx_portalcomment", "prvAppendToadx_portalcomment",
+    "prvAppendToIncident", "prvReadNote", "prvCreateNote",
 )  # fmt: skip
 
 # Privilege ids are GUIDs in Dataverse; stable ones derived from the name keep answers repeatable.

@@ -33,6 +33,8 @@ SINGLE_VALUED_EXPAND_OPTIONS = (
     "Only $select and $filter clause can be provided while doing $expand on many-to-one relationship "
     "or nested one-to-many relationship."
 )
+# "You can include up to 15 $expand options in a query" (Web API "Join tables"), nested ones included.
+MAX_EXPANSIONS = 15
 _COOKIE = re.compile(
     r'^<cookie pagenumber="(\d+)" pagingcookie="(\d+)(?:\|([0-9a-f-]{36}))?" istracking="False" />$'
 )
@@ -64,6 +66,11 @@ class Expansion:
     target: str | None = None
     back_column: str | None = None  # collection-valued: the column of the related rows
     query: str = ""  # the nested options as a query string (for `<nav>@odata.nextLink`)
+
+
+def count_expansions(items: list[Expansion]) -> int:
+    """Every $expand item of a query, nested ones included."""
+    return sum(1 + count_expansions(item.options.expand) for item in items)
 
 
 def split_top_level(text: str, sep: str) -> list[str]:
@@ -142,9 +149,11 @@ class QueryParser:
                 raise errors.query_syntax(f"'{args['$count']}' is not a valid count option.")
             options.count = value == "true"
         if args.get("$expand"):
-            if nested:
-                raise errors.not_implemented("nested $expand")
             options.expand = self.expand(table, args["$expand"])
+        if not nested and count_expansions(options.expand) > MAX_EXPANSIONS:
+            raise errors.EmulatorError(
+                400, "0x8004430d", "Number of link entities in query exceeded maximum limit."
+            )
         return options
 
     @staticmethod
@@ -202,6 +211,10 @@ class QueryParser:
             elif name in table.collections:
                 nav = table.collections[name]
                 other = self.store.tables[nav.entity_set]
+                if "$expand" in {key.strip() for key in nested} and (
+                    {"$orderby", "$top"} & {key.strip() for key in nested}
+                ):  # Web API "Join tables": $orderby and $top are not supported with nested $expand
+                    raise errors.query_syntax(SINGLE_VALUED_EXPAND_OPTIONS)
                 options = self.parse(other, nested, nested=True)
                 query = "&".join(f"{k.strip()}={quote(v, safe=',()/$=')}" for k, v in nested.items())
                 items.append(

@@ -50,7 +50,6 @@ NOT_IMPLEMENTED: dict[str, str] = {
     "$metadata": "'$metadata'",
     "$batch": "'$batch'",
     "GlobalOptionSetDefinitions": "'GlobalOptionSetDefinitions'",
-    "systemusers": "systemusers other than RetrieveUserPrivileges",
 }
 # Dataverse's own messages (Web API actions and functions, from Microsoft's Web API action and
 # function references) the emulator does not implement: 501, not the 404 of an unknown segment.

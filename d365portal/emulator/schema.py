@@ -83,15 +83,17 @@ class Table:
         return navs
 
 
-def _common(table: Table) -> None:
+def _common(table: Table, *, stateful: bool = True) -> None:
+    """Key, dates and version (every table); state and status reason (tables that have them)."""
     table.add(
         Column(table.primary_key, "guid"),
         Column("createdon", "datetime"),
         Column("modifiedon", "datetime"),
-        Column("statecode", "choice"),
-        Column("statuscode", "choice"),
         Column("versionnumber", "int"),
     )
+    if stateful:
+        table.add(Column("statecode", "choice"), Column("statuscode", "choice"))
+    table.add(lookup("createdby", ("systemuser", "createdby")))
 
 
 def lookup(name: str, *targets: tuple[str, str], required: bool = False) -> Column:
@@ -197,7 +199,95 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
         "Incident_IncidentResolutions", "incidentresolutions", "incidentid"
     )
 
-    tables = {t.entity_set: t for t in (incidents, accounts, contacts, entitlements, resolutions)}
+    conversation = _conversation_tables(incidents)
+    tables = {
+        t.entity_set: t for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation)
+    }
     for entity_set, columns in (custom_lookups or {}).items():
         tables[entity_set].add(*columns)
     return tables
+
+
+# Tables the emulator serves read-only, as Dataverse does (activityparty: "GET (RetrieveMultiple Only)";
+# rows come from the deep insert of their activity).
+READ_ONLY_SETS = frozenset({"activityparties"})
+# Tables whose rows are written only inside a deep insert (their parent's collection property).
+DEEP_INSERT_ONLY_SETS = frozenset({"activityparties"})
+
+
+def _conversation_tables(incidents: Table) -> list[Table]:
+    """Portal comments, notes (annotations), activity parties, agents and the organization (issue 13).
+
+    Names as Microsoft's entity references give them: adx_portalcomment (an activity; `regardingobjectid`
+    → `regardingobjectid_incident_adx_portalcomment`, incident collection `incident_adx_portalcomments`),
+    annotation (`objectid` → `objectid_incident` / `objectid_adx_portalcomment`; collections
+    `Incident_Annotation`, `adx_portalcomment_Annotations`), activityparty (`activityid`, `partyid` →
+    `partyid_contact` / `partyid_systemuser`; collection `adx_portalcomment_activity_parties`).
+    """
+    comments = Table("adx_portalcomments", "adx_portalcomment", "activityid", "subject")
+    _common(comments)
+    comments.add(
+        Column("subject", "string", 400),
+        Column("description", "string", 100000),
+        Column("adx_portalcommentdirectioncode", "choice"),
+        lookup("regardingobjectid", ("incident", "regardingobjectid_incident_adx_portalcomment")),
+        Column("activitytypecode", "string", 64),
+    )
+    incidents.collections["incident_adx_portalcomments"] = CollectionNav(
+        "incident_adx_portalcomments", "adx_portalcomments", "regardingobjectid"
+    )
+
+    notes = Table("annotations", "annotation", "annotationid", "subject")
+    _common(notes, stateful=False)
+    notes.add(
+        Column("subject", "string", 500),
+        Column("notetext", "string", 100000),
+        Column("filename", "string", 255),
+        Column("mimetype", "string", 256),
+        Column("filesize", "int"),
+        Column("documentbody", "string", None),
+        Column("isdocument", "bool"),
+        Column("objecttypecode", "string", 64),
+        lookup(
+            "objectid",
+            ("incident", "objectid_incident"),
+            ("adx_portalcomment", "objectid_adx_portalcomment"),
+        ),
+    )
+    incidents.collections["Incident_Annotation"] = CollectionNav(
+        "Incident_Annotation", "annotations", "objectid"
+    )
+    comments.collections["adx_portalcomment_Annotations"] = CollectionNav(
+        "adx_portalcomment_Annotations", "annotations", "objectid"
+    )
+
+    parties = Table("activityparties", "activityparty", "activitypartyid", "partyidname")
+    _common(parties, stateful=False)
+    parties.add(
+        lookup("activityid", ("adx_portalcomment", "activityid_adx_portalcomment_activityparty")),
+        lookup("partyid", ("contact", "partyid_contact"), ("systemuser", "partyid_systemuser")),
+        Column("participationtypemask", "choice"),
+        Column("addressused", "string", 320),
+    )
+    comments.collections["adx_portalcomment_activity_parties"] = CollectionNav(
+        "adx_portalcomment_activity_parties", "activityparties", "activityid"
+    )
+
+    users = Table("systemusers", "systemuser", "systemuserid", "fullname")
+    _common(users, stateful=False)
+    users.add(
+        Column("fullname", "string", 200),
+        Column("firstname", "string", 64),
+        Column("lastname", "string", 64),
+        Column("internalemailaddress", "string", 100),
+        Column("isdisabled", "bool"),
+    )
+
+    organizations = Table("organizations", "organization", "organizationid", "name")
+    _common(organizations, stateful=False)
+    organizations.add(
+        Column("name", "string", 160),
+        Column("maxuploadfilesize", "int"),
+        Column("blockedattachments", "string", 1073741823),
+    )
+    return [comments, notes, parties, users, organizations]

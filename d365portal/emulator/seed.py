@@ -73,5 +73,42 @@ OTHER_DRAFT_ENTITLEMENT_ID = seed_id("entitlement:andes-draft")
 DEMO_CASE_CREATED = "2019-12-26T16:24:00Z"  # 26/12/2019 11:24 in Bogotá
 
 
+# --- Rows every tenant has, whatever the seed (issue 13) -----------------------------------------
+# The portal's application user (WhoAmI's UserId), named as an application user is in Dataverse.
+APPLICATION_USER_ID = UUID("8e2d4c6b-1a3f-ea11-a812-000d3a1b2c3d")
+APPLICATION_USER_NAME = "# d365portal"
+ORGANIZATION_ID = UUID("1d3c5b7a-9e8f-4d2c-b1a0-0f9e8d7c6b5a")
+# Dataverse's defaults: 5 MB (5,120 KB, in bytes; the limit applies to the base64 text of a file) and
+# the default Blocked Attachments list of a new environment.
+DEFAULT_MAX_UPLOAD_BYTES = 5_242_880
+DEFAULT_BLOCKED_ATTACHMENTS = (
+    "ade;adp;app;asa;ashx;asmx;asp;bas;bat;cdx;cer;chm;class;cmd;com;config;cpl;crt;csh;dll;exe;fxp;hlp;"
+    "hta;htr;htw;ida;idc;idq;inf;ins;isp;its;jar;js;jse;ksh;lnk;mad;maf;mag;mam;maq;mar;mas;mat;mau;"
+    "mav;maw;mda;mdb;mde;mdt;mdw;mdz;msc;msh;msh1;msh1xml;msh2;msh2xml;mshxml;msi;msp;mst;ops;pcd;pif;"
+    "prf;prg;printer;pst;reg;rem;scf;scr;sct;shb;shs;shtm;shtml;soap;stm;tmp;url;vb;vbe;vbs;vsmacros;"
+    "vss;vst;vsw;ws;wsc;wsf;wsh;svg"
+)
+# The support agents who own and answer cases (systemusers).
+DEMO_AGENT_ID = UUID("c41d2e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f")
+DEMO_AGENT_NAME = "Andrés Castillo"
+DEMO_AGENT_EMAIL = "acastillo@soporte.example"
+DEMO_SECOND_AGENT_ID = UUID("d52e3f70-8b9c-4dae-9f10-2b3c4d5e6f70")
+DEMO_SECOND_AGENT_NAME = "Paula Ríos"
+
+# The manual's case with a conversation: an agent's comment, the customer's reply, a web note with a
+# PDF and an internal note (no web prefix) that must never reach a page.
+DEMO_AGENT_COMMENT_ID = seed_id("comment:agent-1")
+DEMO_AGENT_COMMENT_TEXT = (
+    "Hola Lorena, estamos revisando el reporte.\n¿Nos indica desde qué fecha faltan los equipos?"
+)
+DEMO_CUSTOMER_COMMENT_ID = seed_id("comment:customer-1")
+DEMO_CUSTOMER_COMMENT_TEXT = "Faltan desde el 20 de diciembre; son los equipos de la sede norte."
+DEMO_WEB_NOTE_ID = seed_id("note:web-1")
+DEMO_WEB_NOTE_TEXT = "Guía para reinstalar el agente de Endpoint en los equipos afectados."
+DEMO_WEB_NOTE_FILENAME = "guia-endpoint.pdf"
+DEMO_INTERNAL_NOTE_ID = seed_id("note:internal-1")
+DEMO_INTERNAL_NOTE_TEXT = "Nota interna: licencias vencidas en la sede norte, no comentar al cliente."
+WEB_NOTE_PREFIX = "*WEB*"
+
 BENCH_PASSWORD = DEMO_PASSWORD  # noqa: S105 - the bench users' documented password
 BENCH_BIG_ACCOUNT_ID = seed_id("bench:account:000")

@@ -106,12 +106,17 @@ class Store:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('seeded', ?)", (self.seed_name,))
 
     def seed(self, name: str) -> None:
-        """Load a named data set: "demo" (the manual's data) or "empty"."""
-        if name == "empty":
-            return
-        if name != "demo":
+        """Load a named data set: "demo" (the manual's data) or "empty" (only the organization and
+        its users, which every environment has)."""
+        if name not in ("demo", "empty"):
             raise ValueError(f"unknown seed {name!r} (demo or empty)")
         from d365portal.emulator.demo_data import build_demo_rows
+        from d365portal.emulator.system_rows import system_rows
+
+        for entity_set, rows in system_rows().items():
+            self.bulk_insert(entity_set, rows)
+        if name == "empty":
+            return
 
         for entity_set, rows in build_demo_rows().items():
             self.bulk_insert(entity_set, rows)
@@ -299,9 +304,10 @@ class Store:
         if not stored.get("createdon"):
             stored["createdon"] = utc_now()
         stored.setdefault("modifiedon", stored["createdon"])
-        states = STATES[entity_set]
-        state = stored.setdefault("statecode", 0)
-        stored.setdefault("statuscode", states[state][0])
+        states = STATES.get(entity_set)
+        if states is not None:  # tables with a state (annotations, parties, users have none)
+            state = stored.setdefault("statecode", 0)
+            stored.setdefault("statuscode", states[state][0])
         stored["versionnumber"] = self.next_version()
         if entity_set == "incidents":
             if not stored.get("ticketnumber"):

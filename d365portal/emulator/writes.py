@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import uuid
 from decimal import Decimal
@@ -10,11 +12,17 @@ from typing import Any
 from d365portal.emulator import errors
 from d365portal.emulator.filters import parse_datetime
 from d365portal.emulator.metadata import STATE_ENUM_NAMES, STATES
-from d365portal.emulator.schema import Column, Table
+from d365portal.emulator.schema import DEEP_INSERT_ONLY_SETS, READ_ONLY_SETS, CollectionNav, Column, Table
 from d365portal.emulator.store import LOGICAL, Row, Store
 
 _BIND = re.compile(r"^(?:.*/)?([A-Za-z_][A-Za-z0-9_]*)\(([0-9a-fA-F-]{36})\)$")
-_IGNORED_ON_WRITE = {"createdon", "modifiedon", "versionnumber", "fullname", "ticketnumber"}
+_IGNORED_ON_WRITE = {
+    "createdon", "modifiedon", "versionnumber", "fullname", "ticketnumber", "filesize", "isdocument",
+}  # fmt: skip
+ATTACHMENT_BLOCKED = (
+    "The attachment is either not a valid type or is too large. It cannot be uploaded or downloaded."
+)
+_INVALID_FILE_CHARS = frozenset('\\/:*?"<>|')
 RESOLVED_MESSAGE = (
     "This message can not be used to set the state of incident to Resolved. In order to set state of "
     "incident to Resolved, use the CloseIncidentRequest message instead."
@@ -42,6 +50,13 @@ class Writer:
             raise errors.payload_error(table.entity_set, "The payload must be a JSON object.")
         out: Row = {}
         for key, value in body.items():
+            if key in table.collections:
+                raise errors.payload_error(
+                    table.entity_set,
+                    f"The collection '{key}' can be set only when the row is created (deep insert).",
+                )
+            if key == "createdby@odata.bind":
+                continue  # set by Dataverse from the caller (MSCRMCallerID impersonation), never by a body
             if key.endswith("@odata.bind"):
                 out.update(self._bind(table, key[: -len("@odata.bind")], value))
                 continue
@@ -132,7 +147,9 @@ class Writer:
                 raise errors.required_missing(column.name, table.logical_name)
 
     def _check_state(self, table: Table, row: Row) -> None:
-        states = STATES[table.entity_set]
+        states = STATES.get(table.entity_set)
+        if states is None:  # a table without state and status reason
+            return
         state, status = row.get("statecode"), row.get("statuscode")
         if state not in states:
             raise errors.option_out_of_range("statecode", table.logical_name, state, sorted(states))
@@ -144,8 +161,54 @@ class Writer:
                 f"{table.logical_name} with Id {row[table.primary_key]}."
             )
 
+    # --- deep insert ----------------------------------------------------------------------
+    def deep_changes(self, table: Table, body: Any) -> tuple[Row, list[tuple[CollectionNav, Row, list[Any]]]]:
+        """The row's own changes and, per collection property in the body, its new related rows
+        (each validated like a create; nothing is written until all of them pass)."""
+        if not isinstance(body, dict):
+            raise errors.payload_error(table.entity_set, "The payload must be a JSON object.")
+        own = {k: v for k, v in body.items() if k not in table.collections}
+        nested: list[tuple[CollectionNav, Row, list[Any]]] = []
+        for name, items in body.items():
+            if name not in table.collections:
+                continue
+            nav = table.collections[name]
+            if not isinstance(items, list):
+                raise errors.payload_error(table.entity_set, f"The value of '{name}' must be a JSON array.")
+            other = self.store.tables[nav.entity_set]
+            for item in items:
+                child, grandchildren = self.deep_changes(other, item)
+                nested.append((nav, child, [grandchildren]))
+        return self.changes(table, own), nested
+
+    def create_deep(self, table: Table, body: Any, *, caller: str, row_id: str | None = None) -> Row:
+        """POST with related rows in the body (Web API "Create related table rows in one operation"):
+        the row and every related row are created in one transaction, or none is."""
+        changes, nested = self.deep_changes(table, body)
+
+        def work() -> Row:
+            row = self.create(table, changes, row_id=row_id, caller=caller)
+            self._create_children(table, row, nested, caller)
+            return row
+
+        return self.store.transaction(work)  # type: ignore[no-any-return]
+
+    def _create_children(
+        self, table: Table, parent: Row, nested: list[tuple[CollectionNav, Row, list[Any]]], caller: str
+    ) -> None:
+        parent_id = parent[table.primary_key]
+        for nav, child, (grandchildren,) in nested:
+            other = self.store.tables[nav.entity_set]
+            back = other.columns[nav.column].read_name
+            child = {**child, back: parent_id, back + LOGICAL: table.logical_name}
+            created = self.create(other, child, caller=caller, nested=True)
+            self._create_children(other, created, grandchildren, caller)
+
     # --- writes ---------------------------------------------------------------------------
-    def create(self, table: Table, changes: Row, row_id: str | None = None) -> Row:
+    def create(
+        self, table: Table, changes: Row, row_id: str | None = None, *, caller: str | None = None,
+        nested: bool = False,
+    ) -> Row:
         """Create a row (validated first); a case linked to an entitlement may consume a term."""
         if row_id:
             changes[table.primary_key] = row_id
@@ -155,8 +218,17 @@ class Writer:
             raise errors.invalid_argument(RESOLVED_MESSAGE)
         candidate = {**changes}
         candidate.setdefault(table.primary_key, str(uuid.uuid4()))
-        candidate.setdefault("statecode", 0)
-        candidate.setdefault("statuscode", STATES[table.entity_set].get(candidate["statecode"], (None,))[0])
+        if table.entity_set in STATES:
+            candidate.setdefault("statecode", 0)
+            default_status = STATES[table.entity_set].get(candidate["statecode"], (None,))[0]
+            candidate.setdefault("statuscode", default_status)
+        if table.entity_set in DEEP_INSERT_ONLY_SETS and not nested:
+            raise errors.method_not_allowed("POST", table.entity_set)
+        if caller is not None and "_createdby_value" in table.by_read_name:
+            candidate["_createdby_value"] = caller
+            candidate["_createdby_value" + LOGICAL] = "systemuser"
+        if table.entity_set == "annotations":
+            self._check_attachment(candidate)
         self._check_required(table, candidate)
         self._check_state(table, candidate)
 
@@ -170,8 +242,13 @@ class Writer:
 
     def update(self, table: Table, row_id: str, changes: Row) -> Row:
         """Update a row; incident state changes follow Dataverse's rules (resolve only via CloseIncident)."""
+        if table.entity_set in READ_ONLY_SETS:
+            raise errors.method_not_allowed("PATCH", table.entity_set)
         current = self.store.rows(table.entity_set)[row_id]
         merged = {**current, **changes}
+        if table.entity_set == "annotations" and {"documentbody", "filename"} & set(changes):
+            self._check_attachment(merged)
+            changes.update({k: merged[k] for k in ("filesize", "isdocument")})
         if "statecode" in changes and "statuscode" not in changes:
             merged["statuscode"] = STATES[table.entity_set].get(changes["statecode"], (None,))[0]
         self._check_required(table, merged)
@@ -219,6 +296,33 @@ class Writer:
             self._adjust_entitlement(updated, give_back=False)
 
         self.store.transaction(work)
+
+    # --- notes with files -----------------------------------------------------------------
+    def _check_attachment(self, row: Row) -> None:
+        """A note's file, as Dataverse checks it: the organization's `maxuploadfilesize` applies to the
+        base64 text, `blockedattachments` to the extension (both AttachmentBlocked, 0x80043e09), a
+        name with invalid characters is AttachmentInvalidFileName (0x80044a08). Sets `filesize` and
+        `isdocument` from the body."""
+        body, name = row.get("documentbody"), row.get("filename")
+        if not body:
+            row["filesize"], row["isdocument"] = 0, False
+            return
+        try:
+            size = len(base64.b64decode(body, validate=True))
+        except (binascii.Error, ValueError):
+            raise errors.payload_error(
+                "annotations", "The documentbody is not a valid base64 string."
+            ) from None
+        organization = next(iter(self.store.rows("organizations").values()), {})
+        limit = organization.get("maxuploadfilesize") or 5_242_880
+        blocked = {e.strip().lower() for e in (organization.get("blockedattachments") or "").split(";")}
+        name = str(name or "")
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if any(ch in _INVALID_FILE_CHARS or ord(ch) < 32 for ch in name):
+            raise errors.EmulatorError(400, "0x80044a08", "Attachment file name contains invalid characters.")
+        if len(body) > limit or (extension and extension in blocked - {""}):
+            raise errors.EmulatorError(400, "0x80043e09", ATTACHMENT_BLOCKED)
+        row["filesize"], row["isdocument"] = size, True
 
     # --- hour banks -----------------------------------------------------------------------
     def _terms(self, case: Row, entitlement: Row) -> float:

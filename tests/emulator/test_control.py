@@ -130,4 +130,5 @@ def test_retrieve_user_privileges_lists_the_application_users_role(api: Api) -> 
     stranger = "00000000-0000-0000-0000-000000000001"
     other = api.get(f"systemusers({stranger})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()")
     assert other.status_code == 404
-    assert api.get(f"systemusers({user_id})").status_code == 501
+    me = api.get(f"systemusers({user_id})?$select=fullname")
+    assert me.status_code == 200 and me.json()["fullname"] == "# d365portal"
