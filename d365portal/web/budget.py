@@ -72,6 +72,13 @@ class _Probe:
 
 
 PROBE_EVERY = 2.0
+SHORT_THROTTLE = 2.0  # seconds of a Retry-After a page waits out rather than refusing
+
+
+def throttled_now() -> bool:
+    """Whether Dataverse's last 429 still asks the portal to wait."""
+    seen = budget.current()
+    return bool(seen.throttled_until and seen.throttled_until > time.time())
 _probe = _Probe()
 
 
@@ -120,6 +127,12 @@ def spends_dataverse(
                     log.warning("contact %s is over its Dataverse request rate", user.contact_id)
                     return too_busy(wait, form_page)
             wait = shed_wait(level)
+            if 0 < wait <= SHORT_THROTTLE and throttled_now():
+                # Dataverse asked for a pause of a second or two (one 429, perhaps to the background
+                # label refresh): this view waits it out, as the client would on its own 429, instead of
+                # showing the customer a busy page.
+                time.sleep(wait)
+                wait = shed_wait(level)
             if wait > 0:
                 log.warning("shedding %s work: Dataverse's budget is low (%s)", level, budget.current())
                 return too_busy(wait, form_page)

@@ -170,3 +170,14 @@ def test_the_affinity_cookie_setting(tmp_path: Path, keep: bool) -> None:
         second = mock.calls[1].request
     sent = second.headers.get("Cookie") or ""
     assert ("ARRAffinity=abc123" in sent) is keep
+
+
+def test_a_page_waits_out_a_short_throttle_and_refuses_a_long_one(client: Any) -> None:
+    """One 429 with Retry-After: 1 (say, to the background label refresh) must not show the next
+    customer a busy page; a long pause still sheds with the friendly 429."""
+    sign_in(client)
+    budget.observe({}, 429, 1.0)
+    assert client.get("/es-ES/support/").status_code == 200
+    budget.observe({}, 429, 30.0)
+    refused = client.get("/es-ES/support/")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 20
