@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     metadata_refresh_seconds: int = Field(3600, ge=1)
     fieldmap: FieldMap = FieldMap()
 
+    # --- The case conversation (issue 13) ---------------------------------------------------
+    # Agents' notes reach the portal only when their text starts with this prefix (Power Pages' own).
+    web_note_prefix: str = Field("*WEB*", min_length=1, max_length=20)
+    comment_max_files: int = Field(5, ge=0, le=20)
+    # What the customer may do to a case from its page (each with a confirmation step).
+    case_close_enabled: bool = True
+    case_cancel_enabled: bool = False
+    case_reopen_enabled: bool = True
+
     # --- Mail -----------------------------------------------------------------------------
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587?starttls=1 or smtps://…
     mail_from: str = "Soporte <soporte@localhost>"

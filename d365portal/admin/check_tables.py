@@ -31,12 +31,19 @@ CREATE_PRIVILEGES = {
     "prvAppendToContact": "Append To on Contact",
     "prvAppendToEntitlement": "Append To on Entitlement",
     "prvWriteContact": "Write on Contact (sign-in, passwords)",
+    "prvWriteIncident": "Write on Case (cancel, reopen)",
+    "prvCreateadx_portalcomment": "Create on Portal Comment",
+    "prvAppendToIncident": "Append To on Case (comments regarding it)",
+    "prvCreateNote": "Create on Note (files on comments)",
+    "prvAppendToadx_portalcomment": "Append To on Portal Comment (its files)",
 }
 READ_PRIVILEGES = {
     "prvReadIncident": "Read on Case",
     "prvReadAccount": "Read on Account",
     "prvReadContact": "Read on Contact",
     "prvReadEntitlement": "Read on Entitlement",
+    "prvReadadx_portalcomment": "Read on Portal Comment",
+    "prvReadNote": "Read on Note",
 }
 
 
@@ -55,6 +62,7 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
     from d365portal.crm.accounts import account_columns
     from d365portal.crm.cases import case_columns
     from d365portal.crm.contacts import PARENT_ACCOUNT_NAV, contact_columns
+    from d365portal.crm.conversation import COMMENT_COLUMNS, COMMENT_FILES, NOTE_COLUMNS
     from d365portal.crm.entitlements import ACCOUNT_ENTITLEMENTS_NAV, CASES_NAV, ENTITLEMENT_COLUMNS
 
     return [
@@ -65,6 +73,9 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
         Table("contacts", "contactid", tuple(contact_columns(fieldmap, with_hash=True)),
               (PARENT_ACCOUNT_NAV, "accountid")),
         Table("entitlements", "entitlementid", tuple(ENTITLEMENT_COLUMNS), (CASES_NAV, "incidentid")),
+        Table("adx_portalcomments", "activityid", COMMENT_COLUMNS, (COMMENT_FILES, "annotationid")),
+        Table("annotations", "annotationid", NOTE_COLUMNS),
+        Table("organizations", "organizationid", ("maxuploadfilesize", "blockedattachments")),
     ]  # fmt: skip
 
 
@@ -135,10 +146,19 @@ def step_tables(ctx: Context) -> Step:
         except DataverseError as exc:
             problems.append(f"{table.entity_set}: {exc}")
     if problems:
-        return Step(4, "tables", title, "fail", "; ".join(problems),
-                    "create the missing columns in Dataverse, or point the field map at this tenant's names "
-                    "(the [fieldmap] table of portal.toml or D365_FIELDMAP__<NAME>)")
-    return Step(4, "tables", title, "pass", f"4 tables, {checked} columns and their relationships found")
+        return Step(
+            4,
+            "tables",
+            title,
+            "fail",
+            "; ".join(problems),
+            "create the missing columns in Dataverse, or point the field map at this tenant's names "
+            "(the [fieldmap] table of portal.toml or D365_FIELDMAP__<NAME>)",
+        )
+    count = len(portal_tables(fieldmap))
+    return Step(
+        4, "tables", title, "pass", f"{count} tables, {checked} columns and their relationships found"
+    )
 
 
 def _privileges(client: DataverseClient, user_id: str) -> dict[str, str] | None:
@@ -187,10 +207,17 @@ def step_access(ctx: Context) -> Step:
         if narrow:
             notes.append("reads only part of the organization for: " + ", ".join(narrow))
     if problems:
-        return Step(5, "access", title, "fail", "; ".join(problems),
-                    "give the application user a security role with Organization-level Read on Case, "
-                    "Account, Contact and Entitlement, Create and Append on Case, Append To on Account, "
-                    "Contact and Entitlement, and Write on Contact")
-    detail = "reads incidents, accounts, contacts and entitlements"
+        return Step(
+            5,
+            "access",
+            title,
+            "fail",
+            "; ".join(problems),
+            "give the application user a security role with Organization-level Read on Case, "
+            "Account, Contact, Entitlement, Portal Comment and Note, Create and Append on Case, "
+            "Create on Portal Comment and Note, Append To on Account, Contact, Entitlement, Case and "
+            "Portal Comment, and Write on Contact and Case",
+        )
+    detail = "reads cases, accounts, contacts, entitlements, portal comments, notes and the organization"
     detail += "; " + "; ".join(notes) if notes else "; may create cases (privileges checked, nothing created)"
     return Step(5, "access", title, "pass", detail)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.accounts import AccountRepository
     from d365portal.crm.cases import CaseRepository
     from d365portal.crm.contacts import ContactRepository
+    from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
     from d365portal.crm.labels import LabelCatalog
     from d365portal.dataverse.client import DataverseClient
@@ -30,6 +31,7 @@ class Crm:
     accounts: AccountRepository
     contacts: ContactRepository
     entitlements: EntitlementRepository
+    conversation: ConversationRepository
 
 
 def validate_fieldmap(fieldmap: object) -> FieldMap:
@@ -47,20 +49,22 @@ def validate_fieldmap(fieldmap: object) -> FieldMap:
     return fieldmap
 
 
-def build_crm(client: DataverseClient, fieldmap: object) -> Crm:
+def build_crm(client: DataverseClient, fieldmap: object, web_note_prefix: str = "*WEB*") -> Crm:
     """Wire the repositories onto one client and the tenant's field map (validated here)."""
     from d365portal.crm.accounts import AccountRepository
     from d365portal.crm.cases import CaseRepository
     from d365portal.crm.contacts import ContactRepository
+    from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
 
     fieldmap = validate_fieldmap(fieldmap)
     return Crm(
         client=client,
-        cases=CaseRepository(client, fieldmap),
+        cases=CaseRepository(client, fieldmap, web_note_prefix),
         accounts=AccountRepository(client, fieldmap),
         contacts=ContactRepository(client, fieldmap),
         entitlements=EntitlementRepository(client, fieldmap),
+        conversation=ConversationRepository(client, fieldmap, web_note_prefix),
     )
 
 
@@ -86,7 +90,7 @@ def init_app(app: Flask) -> None:
     settings = app.config["SETTINGS"]
     client = build_client(settings)
     app.extensions["dataverse"] = client
-    app.extensions["crm"] = build_crm(client, settings.fieldmap)
+    app.extensions["crm"] = build_crm(client, settings.fieldmap, settings.web_note_prefix)
     catalog = LabelCatalog(LabelRepository(client), max_age=settings.metadata_refresh_seconds)
     app.extensions["labels"] = catalog
     # Loaded (and later refreshed) in the background, started by the first request of the process:

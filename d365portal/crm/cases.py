@@ -55,10 +55,33 @@ def case_columns(fieldmap: FieldMap, *, detail: bool = False) -> list[str]:
     return [*columns, "description"] if detail else columns
 
 
-def case_from_row(row: r.Row, fieldmap: FieldMap) -> Case:
+WAITING_FOR_DETAILS = 3  # incident.statuscode "Esperando detalles" (Waiting for Details)
+
+
+def awaiting_reply(row: r.Row) -> bool:
+    """An open case whose status reason is Waiting for Details, or whose latest public entry (comment
+    or web note, as expanded by the list) is from staff."""
+    if row.get("statecode") != int(CaseState.ACTIVE):
+        return False
+    if row.get("statuscode") == WAITING_FOR_DETAILS:
+        return True
+    latest: tuple[str, bool] | None = None
+    for comment in row.get("incident_adx_portalcomments") or []:
+        stamp = str(comment.get("createdon") or "")
+        if latest is None or stamp > latest[0]:
+            latest = (stamp, comment.get("adx_portalcommentdirectioncode") == 2)
+    for note in row.get("Incident_Annotation") or []:
+        stamp = str(note.get("createdon") or "")
+        if latest is None or stamp > latest[0]:
+            latest = (stamp, True)
+    return bool(latest and latest[1])
+
+
+def case_from_row(row: r.Row, fieldmap: FieldMap, *, awaiting: bool = False) -> Case:
     """A `Case` from an incident row with annotations."""
     state = r.required_choice(row, "statecode", "incident")
     return Case(
+        awaiting_reply=awaiting,
         etag=row.get("@odata.etag"),
         id=r.uuid(row, "incidentid"),
         ticket_number=r.text(row, "ticketnumber"),
@@ -82,9 +105,22 @@ def case_from_row(row: r.Row, fieldmap: FieldMap) -> Case:
 class CaseRepository:
     """Reads and writes incidents; every method is one Dataverse request."""
 
-    def __init__(self, client: DataverseClient, fieldmap: FieldMap) -> None:
+    def __init__(self, client: DataverseClient, fieldmap: FieldMap, web_prefix: str = "*WEB*") -> None:
         self._client = client
         self._fieldmap = fieldmap
+        self._prefix = web_prefix
+
+    def _latest_entries(self) -> str:
+        """Each listed case's latest comment and latest web note (one of each, newest first): enough
+        to mark the case "Esperando su respuesta" in the list's own request."""
+        latest: list[tuple[str, odata.Direction]] = [("createdon", "desc")]
+        return ",".join((
+            odata.expand("incident_adx_portalcomments",
+                         select_=("adx_portalcommentdirectioncode", "createdon"),
+                         filter_=odata.ne("statecode", 2), orderby_=latest, top_=1),
+            odata.expand("Incident_Annotation", select_=("createdon",),
+                         filter_=odata.startswith("notetext", self._prefix), orderby_=latest, top_=1),
+        ))  # fmt: skip
 
     def list_for(
         self,
@@ -114,12 +150,13 @@ class CaseRepository:
             "$select": odata.select(case_columns(self._fieldmap)),
             "$filter": odata.and_(*parts).text,
             "$orderby": odata.orderby(keys),
+            "$expand": self._latest_entries(),
         }
         skiptoken = skiptoken_from_cursor(cursor)
         if skiptoken:
             params["$skiptoken"] = skiptoken
         rows, next_link = self._client.get_page("incidents", params, page_size=page_size)
-        items = tuple(case_from_row(row, self._fieldmap) for row in rows)
+        items = tuple(case_from_row(row, self._fieldmap, awaiting=awaiting_reply(row)) for row in rows)
         return Page(items=items, next_cursor=cursor_from_next_link(next_link))
 
     def get_for(self, scope: Scope, case_id: UUID) -> Case:
@@ -165,12 +202,14 @@ class CaseRepository:
             return existing
         return case_from_row(row, self._fieldmap)
 
-    def resolve(self, case_id: UUID, subject: str, minutes: int = 0) -> None:
+    def resolve(self, case_id: UUID, subject: str, minutes: int = 0, description: str | None = None) -> None:
         """Resolve through the CloseIncident action (status reason Problem Solved)."""
         resolution: dict[str, Any] = {
             "subject": subject,
             "incidentid@odata.bind": odata.bind("incidents", case_id),
         }
+        if description:
+            resolution["description"] = description
         if minutes:
             resolution["timespent"] = int(minutes)
         self._client.call_action(

@@ -4,6 +4,7 @@ Formatted values come in the application user's language only, so a bilingual po
 labels of its choices from metadata: for each table, one request per attribute type
 (`…/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`, State, Status) with
 `$expand=OptionSet($select=Options)`, reading each option's `Label.LocalizedLabels` by `LanguageCode`.
+The organization's attachment limits (`maxuploadfilesize`, `blockedattachments`) come with them.
 Metadata is not business data: `LabelCatalog` loads it once per process, keeps it for the configured
 time, and refreshes it in a background thread, so no page view waits for it or pays a request. Until
 the first load has finished, and for any label the tenant did not translate, pages fall back to the
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from d365portal.crm.conversation import AttachmentLimits, read_attachment_limits
 from d365portal.crm.models import Choice
 from d365portal.dataverse import odata
 from d365portal.dataverse.errors import DataverseError
@@ -33,6 +35,7 @@ LANGUAGE_CODES = {"es-ES": 3082, "en-US": 1033}
 CHOICES: Mapping[str, tuple[str, ...]] = {
     "incident": ("prioritycode", "caseorigincode", "casetypecode", "statecode", "statuscode"),
     "entitlement": ("statecode", "statuscode", "allocationtypecode", "decreaseremainingon"),
+    "adx_portalcomment": ("adx_portalcommentdirectioncode",),
 }
 _CASTS = ("PicklistAttributeMetadata", "StateAttributeMetadata", "StatusAttributeMetadata")
 Key = tuple[str, str, int]  # (table logical name, attribute, value)
@@ -76,6 +79,10 @@ class LabelRepository:
                     _read_options(labels, entity, attribute)
         return labels
 
+    def attachment_limits(self) -> AttachmentLimits:
+        """The organization's upload limits (one request, with the labels)."""
+        return read_attachment_limits(self._client)
+
     def languages(self) -> list[int]:
         """The language codes installed in the environment (RetrieveAvailableLanguages)."""
         body = self._client.call_function("RetrieveAvailableLanguages")
@@ -110,6 +117,7 @@ class LabelCatalog:
         self._max_age = max_age
         self._clock = clock
         self._labels = OptionLabels()
+        self._limits = AttachmentLimits()  # Dataverse's defaults until the organization is read
         self._loaded_at: float | None = None
         self._refreshing = False
         self._lock = threading.Lock()
@@ -124,13 +132,15 @@ class LabelCatalog:
         """Load the labels in this thread (start-up checks, tests); a failure keeps the old labels."""
         try:
             labels = self._repository.load()
+            limits = self._repository.attachment_limits()
         except DataverseError as exc:
             log.warning("option labels could not be read from Dataverse's metadata: %s", exc)
             with self._lock:
                 self._refreshing = False
             return
         with self._lock:
-            self._labels, self._loaded_at, self._refreshing = labels, self._clock(), False
+            self._labels, self._limits = labels, limits
+            self._loaded_at, self._refreshing = self._clock(), False
             self.refreshes += 1
 
     def ensure_fresh(self) -> None:
@@ -141,6 +151,11 @@ class LabelCatalog:
                 return
             self._refreshing = True
         threading.Thread(target=self.refresh_now, name="option-labels", daemon=True).start()
+
+    @property
+    def attachment_limits(self) -> AttachmentLimits:
+        """The tenant's upload limits (organization `maxuploadfilesize`, `blockedattachments`)."""
+        return self._limits
 
     def label(self, choice: Choice, language: str) -> str:
         """`choice`'s label in `language`: metadata, then the user-language label, then the

@@ -83,6 +83,8 @@ class Case(Record):
     modified_on: datetime | None = None
     # Minutes charged when resolved (billed service units); None while open.
     billed_minutes: int | None = None
+    # The list's "Esperando su respuesta": staff wrote last, or the status reason asks for details.
+    awaiting_reply: bool = False
 
     @property
     def is_open(self) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from http.cookiejar import Cookie, DefaultCookiePolicy
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -45,6 +46,13 @@ class NoAffinityCookie(DefaultCookiePolicy):
     def set_ok(self, cookie: Cookie, request: Any) -> bool:
         """Every cookie but the affinity ones, as the default policy decides."""
         return cookie.name not in AFFINITY_COOKIES and super().set_ok(cookie, request)
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """A request body that is an open file of encoded JSON."""
+
+    file: IO[bytes]
 
 
 class DataverseClient:
@@ -95,6 +103,7 @@ class DataverseClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
+        data: IO[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         retry_safe: bool | None = None,
     ) -> requests.Response:
@@ -108,7 +117,7 @@ class DataverseClient:
             "OData-Version": "4.0",
             "x-ms-client-request-id": current_request_id(),
         }
-        if json is not None:
+        if json is not None or data is not None:
             base_headers["Content-Type"] = "application/json; charset=utf-8"
         base_headers.update(headers or {})
         attempts = {"n": 0}
@@ -120,7 +129,10 @@ class DataverseClient:
             if attempts["n"] > 1:  # a retry may only use what is left of the budget (connect and read)
                 left = max(0.5, deadline - time.monotonic())
                 timeout = (min(self.timeout[0], left), min(self.timeout[1], left))
-            return self._send(method, url, base_headers, json, retry=attempts["n"] > 1, timeout=timeout)
+            if data is not None:
+                data.seek(0)  # a retry sends the whole body again
+            body = json if data is None else _Stream(data)
+            return self._send(method, url, base_headers, body, retry=attempts["n"] > 1, timeout=timeout)
 
         def may_retry(error: DataverseError) -> bool:
             # A non-idempotent call is retried only when Dataverse surely did not run it.
@@ -176,7 +188,13 @@ class DataverseClient:
         started = time.perf_counter()
         budget.spend()
         try:
-            response = self.session.request(method, url, headers=all_headers, json=body, timeout=timeout)
+            if isinstance(body, _Stream):  # pre-encoded JSON, streamed (a comment's files)
+                body.file.seek(0)
+                response = self.session.request(
+                    method, url, headers=all_headers, data=body.file, timeout=timeout
+                )
+            else:
+                response = self.session.request(method, url, headers=all_headers, json=body, timeout=timeout)
         except requests.exceptions.ConnectTimeout as exc:
             self._record(started, retry)
             raise unavailable("Dataverse did not accept the connection in time", url, not_sent=True) from exc
@@ -246,6 +264,12 @@ class DataverseClient:
     def create(self, entity_set: str, body: Mapping[str, Any]) -> UUID:
         """POST a new record (not retried unless surely unsent); its id from `OData-EntityId`."""
         response = self._request("POST", odata.entity_path(entity_set), json=dict(body))
+        return entity_id(response)
+
+    def create_from_stream(self, entity_set: str, body: IO[bytes]) -> UUID:
+        """POST a record whose JSON is already encoded in `body` (a deep insert with files): streamed,
+        never copied whole into memory; not retried unless surely unsent."""
+        response = self._request("POST", odata.entity_path(entity_set), data=body)
         return entity_id(response)
 
     def upsert(

@@ -107,6 +107,11 @@ def contains(column: str, text: str) -> Expr:
     return Expr(f"contains({identifier(column)},{literal(like_text(str(text)))})")
 
 
+def startswith(column: str, text: str) -> Expr:
+    """`startswith(column,'text')`, with `text` taken literally (wildcards escaped)."""
+    return Expr(f"startswith({identifier(column)},{literal(like_text(str(text)))})")
+
+
 def and_(*parts: Expr) -> Expr:
     """All of `parts` (each parenthesised so precedence never depends on the caller)."""
     return _join("and", parts)
@@ -146,8 +151,11 @@ def expand(
     select_: Iterable[str] | None = None,
     filter_: Expr | None = None,
     orderby_: Iterable[tuple[str, Direction]] | None = None,
+    top_: int | None = None,
+    expand_: Iterable[str] | None = None,
 ) -> str:
-    """One `$expand` item with its nested options, e.g. `nav($select=a,b;$filter=…)`."""
+    """One `$expand` item with its nested options, e.g. `nav($select=a,b;$filter=…)`; `expand_` takes
+    items made by this function (Dataverse refuses $orderby and $top beside a nested $expand)."""
     options = []
     if select_ is not None:
         options.append(f"$select={select(select_)}")
@@ -155,6 +163,13 @@ def expand(
         options.append(f"$filter={filter_.text}")
     if orderby_ is not None:
         options.append(f"$orderby={orderby(orderby_)}")
+    if top_ is not None:
+        options.append(f"$top={int(top_)}")
+    nested = list(expand_ or ())
+    if nested:
+        if orderby_ is not None or top_ is not None:
+            raise ValueError("Dataverse refuses $orderby/$top beside a nested $expand")
+        options.append(f"$expand={','.join(nested)}")
     inner = f"({';'.join(options)})" if options else ""
     return f"{identifier(navigation)}{inner}"
 

@@ -87,6 +87,7 @@ def init_app(app: Flask) -> None:
     """Register the blueprints, the language URL handling, security and error pages."""
     from d365portal.web import (
         auth,
+        case_activity,  # adds the case page and its conversation to support.bp
         errors,
         health,
         hosts,
@@ -106,6 +107,8 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})
 
     hosts.init_app(app)
+    app.before_request(case_activity.allow_uploads)  # before the CSRF check reads a comment's files
+    app.register_error_handler(413, case_activity.too_large)
     security.init_app(app)
     errors.init_app(app)
     for module in (main, auth, profile, support, hours, health):

@@ -1,14 +1,13 @@
-"""Soporte técnico: the user's cases (search, filter, sort, pages) and the read-only case page.
+"""Soporte técnico: the user's cases (search, filter, sort, pages).
 
 Each page view is one Dataverse request; labels of priority and status reason are Dataverse's own
-formatted values. The new-case form and the associate lookup live in `support_new.py`, which adds
-its views to this module's blueprint.
+formatted values. The new-case form and the associate lookup live in `support_new.py`, the case page
+with its conversation in `case_activity.py`; both add their views to this module's blueprint.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from flask import Blueprint, render_template, request
 
@@ -61,12 +60,4 @@ def cases() -> str:
     }
     return render_template("support/cases.html", **context)
 
-
-@bp.get("/case/<uuid:case_id>")
-@login_required
-@spends_dataverse("page")
-def case(case_id: UUID) -> str:
-    """One case, read-only, with every field and its description; 404 outside the user's scope."""
-    record = crm().cases.get_for(signed_in().scope, case_id)
-    return render_template("support/case.html", case=record)
 

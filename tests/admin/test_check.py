@@ -26,9 +26,9 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     lines = result.output.splitlines()
     for number in range(1, 9):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
-    assert "4 tables" in result.output
+    assert "7 tables" in result.output
     assert "privileges not listed" not in result.output  # step 5 read the role's privileges
-    assert "options of 2 tables in 2 languages" in result.output  # step 8 read the labels
+    assert "options of 3 tables in 2 languages" in result.output  # step 8 read the labels
     assert lines[-1].startswith("Verdict: All 8 checks passed")
 
 
@@ -191,9 +191,18 @@ def test_application_user_missing_is_explained(static_tenant_env: dict[str, str]
     assert SECRET not in result.output
 
 
+# Reading and writing the case conversation (issue 13).
+CONVERSATION_PRIVILEGES = [
+    "prvWriteIncident", "prvReadadx_portalcomment", "prvCreateadx_portalcomment",
+    "prvAppendToadx_portalcomment", "prvAppendToIncident", "prvReadNote", "prvCreateNote",
+]
+
+
 def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) -> None:
     mock.get(f"{API}WhoAmI", json={"UserId": USER_ID, "BusinessUnitId": "b", "OrganizationId": "o"})
-    tables = re.compile(rf"{re.escape(API)}(incidents|accounts|contacts|entitlements)\?.*")
+    tables = re.compile(
+        rf"{re.escape(API)}(incidents|accounts|contacts|entitlements|adx_portalcomments|annotations|organizations)\?.*"
+    )
     mock.get(tables, json={"value": []})
     mock.get(
         f"{API}systemusers({USER_ID})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()",
@@ -205,7 +214,8 @@ def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) ->
 
 def test_a_missing_create_privilege_is_named(static_tenant_env: dict[str, str]) -> None:
     held = ["prvReadIncident", "prvReadAccount", "prvReadContact", "prvReadEntitlement", "prvWriteContact",
-            "prvAppendIncident", "prvAppendToAccount", "prvAppendToContact", "prvAppendToEntitlement"]
+            "prvAppendIncident", "prvAppendToAccount", "prvAppendToContact", "prvAppendToEntitlement",
+            *CONVERSATION_PRIVILEGES]
     with responses.RequestsMock() as mock:
         _tenant_that_answers(mock, held)
         result = invoke(static_tenant_env, "check")
@@ -219,7 +229,7 @@ def test_a_missing_create_privilege_is_named(static_tenant_env: dict[str, str]) 
 def test_privileges_that_suffice_pass_step_five(static_tenant_env: dict[str, str]) -> None:
     held = ["prvReadIncident", "prvReadAccount", "prvReadContact", "prvReadEntitlement", "prvWriteContact",
             "prvCreateIncident", "prvAppendIncident", "prvAppendToAccount", "prvAppendToContact",
-            "prvAppendToEntitlement"]
+            "prvAppendToEntitlement", *CONVERSATION_PRIVILEGES]
     with responses.RequestsMock() as mock:
         _tenant_that_answers(mock, held)
         result = invoke(static_tenant_env, "check")

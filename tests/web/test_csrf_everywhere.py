@@ -32,6 +32,12 @@ def post_endpoints(app: Flask) -> list[tuple[str, str]]:
             values: dict[str, Any] = {"lang": "es-ES"}
             for argument in rule.arguments - {"lang"}:
                 values[argument] = UUID(str(DEMO_CASE_ID))
+            if "action" in rule.arguments:  # close / cancel / reopen: one URL each
+                for action in ("close", "cancel", "reopen"):
+                    url = rule.build({**values, "action": action}, append_unknown=False)
+                    assert url is not None
+                    found.append((f"{rule.endpoint}:{action}", url[1]))
+                continue
             url = rule.build(values, append_unknown=False)
             assert url is not None
             found.append((rule.endpoint, url[1]))
@@ -45,12 +51,14 @@ def _app(tmp_path: Any) -> Flask:
 def test_the_map_has_the_portals_forms(tmp_path: Any) -> None:
     endpoints = {endpoint for endpoint, _ in post_endpoints(_app(tmp_path))}
     assert {"auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password", "support.new_case",
-            "profile.change_password", "profile.change_email"} <= endpoints  # fmt: skip
+            "profile.change_password", "profile.change_email", "support.add_comment",
+            "support.case_action:close", "support.case_action:reopen"} <= endpoints  # fmt: skip
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"], ids=["missing", "wrong"])
 def test_every_post_refuses_a_missing_or_wrong_token(app: Flask, emulator: Any, token: str | None) -> None:
-    before = {row["incidentid"] for row in emulator.store.query("incidents")}
+    before = {row["incidentid"]: row["statecode"] for row in emulator.store.query("incidents")}
+    comments = len(emulator.store.query("adx_portalcomments"))
     contact_before = emulator.store.get("contacts", str(DEMO_CONTACT_ID))
     for endpoint, url in post_endpoints(app):
         for signed_in in (False, True):
@@ -64,5 +72,6 @@ def test_every_post_refuses_a_missing_or_wrong_token(app: Flask, emulator: Any, 
                 endpoint == "auth.logout" and not signed_in and response.status_code == 302
             )
             assert refused, (endpoint, signed_in, response.status_code)
-    assert {row["incidentid"] for row in emulator.store.query("incidents")} == before
+    assert {row["incidentid"]: row["statecode"] for row in emulator.store.query("incidents")} == before
+    assert len(emulator.store.query("adx_portalcomments")) == comments
     assert emulator.store.get("contacts", str(DEMO_CONTACT_ID)) == contact_before

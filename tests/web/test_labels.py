@@ -13,6 +13,7 @@ import requests
 
 from d365portal import create_app
 from d365portal.crm import option_labels
+from d365portal.crm.conversation import AttachmentLimits
 from d365portal.crm.labels import LabelCatalog, LabelRepository, OptionLabels
 from d365portal.crm.models import Choice
 from d365portal.emulator.seed import DEMO_CASE_ID
@@ -53,6 +54,9 @@ def test_a_missing_label_falls_back_to_the_users_language_then_the_formatted_val
     class Fixed(LabelRepository):
         def __init__(self) -> None:
             pass
+
+        def attachment_limits(self) -> AttachmentLimits:
+            return AttachmentLimits()
 
         def load(self) -> OptionLabels:
             return OptionLabels(

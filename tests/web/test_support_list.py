@@ -48,7 +48,14 @@ def test_list_shows_the_manual_case_with_dataverse_labels_in_one_request(
     # The manual's case (2019) is past the first page of open cases: its number finds it.
     found = text(user.get(LIST, query_string={"q": DEMO_CASE_NUMBER}))
     assert rows_of(found) == [
-        [DEMO_CASE_NUMBER, DEMO_CASE_TITLE, "INOVAIT SAS", "Moderado", "En Revisión", "26/12/2019 11:24"]
+        [
+            DEMO_CASE_NUMBER,
+            DEMO_CASE_TITLE,
+            "INOVAIT SAS",
+            "Moderado",
+            "En Revisión Esperando su respuesta",
+            "26/12/2019 11:24",
+        ]
     ]
 
 
