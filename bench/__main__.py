@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import idp, measure, report
+from bench.conversation import conversation_run
 from bench.journey import Customer, JourneyError
 from bench.load import run_load
 from bench.measure import (
@@ -188,6 +189,10 @@ def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any])
         figures["inside_app_p50_ms"] = inside.get(logged_as)
         if logged_as == page:  # the split needs the page's own request times, not a mix of two pages
             figures.update(logged.get(page, {}))
+    _say("conversation: a case with 200 entries against one with 2, and a 5 MB file up and down…")
+    result["conversation"] = conversation_run(
+        stack.portal_url, probe, stack.portal.pid, bench_username(0), BENCH_PASSWORD
+    )
     _say(f"load: {args.users} customers for {args.duration:.0f} s…")
     before_load = memory.current()
     probe.reset()

@@ -27,6 +27,8 @@ PAGES = (
     "case_list",
     "search",
     "case",
+    "comment",
+    "download",
     "new_case_form",
     "associates",
     "associate_select",
@@ -66,6 +68,10 @@ def classify(method: str, url: str) -> str:
         return "associates"
     if "/support/create-case" in path:
         return "submit" if method == "POST" else "new_case_form"
+    if "/support/case/" in path and "/files/" in path:
+        return "download"
+    if "/support/case/" in path and path.endswith("/comment"):
+        return "comment"
     if "/support/case/" in path:
         return "case"
     if "/support" in path:
@@ -107,7 +113,13 @@ class Customer:
 
     # --- one exchange -------------------------------------------------------------------------
     def fetch(
-        self, method: str, url: str, data: dict[str, str] | None = None, *, page: str | None = None
+        self,
+        method: str,
+        url: str,
+        data: dict[str, str] | None = None,
+        *,
+        page: str | None = None,
+        files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
     ) -> requests.Response:
         """One page view (redirects followed as separate views); raises JourneyError on a bad answer.
 
@@ -120,7 +132,7 @@ class Customer:
             started = time.monotonic()
             try:
                 response = self.session.request(
-                    method, url, data=data, allow_redirects=False, timeout=self._timeout
+                    method, url, data=data, files=files, allow_redirects=False, timeout=self._timeout
                 )
                 body = response.content
             except requests.RequestException as exc:
@@ -138,7 +150,7 @@ class Customer:
             if response.status_code in (301, 302, 303, 307, 308):
                 url = urljoin(url, response.headers["Location"])
                 if response.status_code in (301, 302, 303):
-                    method, data = "GET", None
+                    method, data, files = "GET", None, None
                 continue
             return response
         raise JourneyError(f"too many redirects from {url}")
@@ -193,11 +205,38 @@ class Customer:
             case_links += html.links_matching(found.text, found.url, "/support/case/")
         return case_links
 
-    def open_case(self, case_links: list[str]) -> None:
-        """Open one case of the list."""
+    def open_case(self, case_links: list[str]) -> requests.Response:
+        """Open one case of the list (its fields and its activity)."""
         if not case_links:
             raise JourneyError("case_list: no case to open")
-        self.fetch("GET", self._rng.choice(case_links))
+        return self.fetch("GET", self._rng.choice(case_links))
+
+    def reply(self, case_page: requests.Response) -> None:
+        """Agregar un comentario with a small file (an open case only), then download that file."""
+        form = html.form_with(case_page.text, action_part="/comment")
+        if form is None:
+            return  # a resolved or cancelled case: no comment box
+        note = f"Comentario del benchmark {self._rng.randrange(10**6)}"
+        name = f"registro-{self._rng.randrange(10**6)}.txt"
+        attachment = ("files", (name, b"linea\n" * 300, "text/plain"))
+        shown = self.submit_files(form, case_page.url, {"comment": note}, [attachment])
+        if note not in shown.text:
+            raise JourneyError("comment: the new comment is not on the case page")
+        files = html.links_matching(shown.text, shown.url, "/files/")
+        if not files:
+            raise JourneyError("comment: the attached file is not on the case page")
+        self.fetch("GET", files[-1])
+
+    def submit_files(
+        self,
+        form: html.Form,
+        page_url: str,
+        values: dict[str, str],
+        files: list[tuple[str, tuple[str, bytes, str]]],
+    ) -> requests.Response:
+        """Submit a multipart form (fields and files), as a browser sends a form with file inputs."""
+        target = urljoin(page_url, form.action or page_url)
+        return self.fetch("POST", target, data={**form.fields, **values}, files=files, page="comment")
 
     def new_case(self) -> None:
         """Abrir un caso nuevo: the form, the Asociado lookup (no-JS page), Seleccionar, then Enviar."""
@@ -257,10 +296,12 @@ class Customer:
         self.submit(form, page.url)
 
     def journey(self) -> None:
-        """The whole manual, once: sign in, my support, a case, a new case, hour banks, sign out."""
+        """The whole manual, once: sign in, my support, a case (and a reply with a file), a new case,
+        hour banks, sign out."""
         self.sign_in()
         links = self.my_support()
-        self.open_case(links)
+        case_page = self.open_case(links)
+        self.reply(case_page)
         self.new_case()
         detail = self.hour_banks()
         self.sign_out(detail)

@@ -80,7 +80,8 @@ def is_metadata(call: dict[str, Any]) -> bool:
     """Whether a recorded request read table definitions (the label catalogue's background refresh,
     which no page view waits for: counted apart from the pages)."""
     path = str(call.get("path", ""))
-    return "/EntityDefinitions" in path or "RetrieveAvailableLanguages" in path
+    # The organization's attachment limits are read with the labels (crm/labels.py).
+    return "/EntityDefinitions" in path or "RetrieveAvailableLanguages" in path or "/organizations" in path
 
 
 def _entity(path: str) -> str:
@@ -116,7 +117,10 @@ def calibrate(
 METADATA_SEEN: list[dict[str, Any]] = []
 
 # Pages a signed-in customer can reload without side effects (the overhead pass times these).
-RELOADABLE = ("home", "case_list", "search", "case", "new_case_form", "associates", "hour_banks", "hour_bank")
+RELOADABLE = (
+    "home", "case_list", "search", "case", "download", "new_case_form", "associates", "hour_banks",
+    "hour_bank",
+)  # fmt: skip
 
 
 def overhead(

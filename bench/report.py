@@ -99,6 +99,7 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     checks.extend(_protection_budgets(report.get("service_protection")))
+    checks.extend(_conversation_budgets(report.get("conversation")))
     scale = report.get("scale_check")
     if scale is not None:
         checks.append(
@@ -111,6 +112,28 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return checks
+
+
+def _conversation_budgets(run: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 13: 200 entries cost what 2 do in requests and under 3× the time; a 5 MB file is never held
+    whole beside its base64 text (upload: the file spooled to disk; download: decoded a piece at a time)."""
+    if run is None:
+        return []
+    entries, large = run["entries"], run["large_file"]
+    calls = entries["calls_per_view"]
+    download = large["download_peak_added_mb"]
+    return [
+        _budget("conversation: Dataverse calls per view, 200 entries vs 2", calls, "equal, 1",
+                calls["200"] == calls["2"] == 1),
+        _budget("conversation: p50 of a case with 200 entries vs 2", entries["ratio"], "< 3×",
+                entries["ratio"] is not None and entries["ratio"] < 3, f"p50 ms: {entries['p50_ms']}"),
+        _budget("conversation: 5 MB upload, peak memory a worker adds (MB)", large["upload_peak_added_mb"],
+                f"<= {large['file_mb']} (one copy of the file)",
+                large["upload_peak_added_mb"] <= large["file_mb"]),
+        _budget("conversation: 5 MB download, peak memory a worker adds (MB)", download,
+                f"<= {round(2 * large['base64_mb'] + 1, 1)} (the base64 text as received and as parsed)",
+                download <= 2 * large["base64_mb"] + 1),
+    ]  # fmt: skip
 
 
 def _inside(figure: dict[str, Any]) -> str:

@@ -177,6 +177,10 @@ def seed_bench_users(store: Any, users: int, accounts: int, cases_per_account: i
         )
     for entity_set, batch in rows.items():
         store.bulk_insert(entity_set, batch)
+    # The conversation phase posts a 5 MB file: its base64 text (7 MB) needs a tenant limit above
+    # Dataverse's default 5 MB, set as an admin would (System Settings > Email > attachment size).
+    for organization in store.query("organizations"):
+        store.update("organizations", organization["organizationid"], {"maxuploadfilesize": 16 * 2**20})
     return usernames
 
 

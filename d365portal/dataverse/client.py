@@ -228,9 +228,12 @@ class DataverseClient:
         self, path_or_url: str, params: Mapping[str, str | int] | None = None, *, annotations: bool = True
     ) -> dict[str, Any]:
         """GET a record, a collection or a function; the JSON body."""
-        response = self._request(
-            "GET", path_or_url, params=params, headers=prefer_header(prefer(annotations=annotations))
-        )
+        headers = prefer_header(prefer(annotations=annotations))
+        if params and "$expand" in params:
+            # "Queries which expand collection-valued navigation properties might return cached data":
+            # Microsoft's Join tables page asks for If-None-Match: null (a reply seconds old matters).
+            headers["If-None-Match"] = "null"
+        response = self._request("GET", path_or_url, params=params, headers=headers)
         return json_body(response)
 
     def get_page(
@@ -243,6 +246,8 @@ class DataverseClient:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a collection: its rows and the `@odata.nextLink` (None on the last page)."""
         headers = {"Prefer": prefer(annotations=annotations, page_size=page_size)}
+        if params and "$expand" in params:
+            headers["If-None-Match"] = "null"  # as in get(): expanded collections fresh, not cached
         body = json_body(self._request("GET", path_or_url, params=params, headers=headers))
         return list(body.get("value", [])), body.get("@odata.nextLink")
 

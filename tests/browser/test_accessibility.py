@@ -28,6 +28,8 @@ SIGNED_IN_PAGES = [
     "/es-ES/support/",
     "/es-ES/support/?which=all&size=50&sort=title&dir=asc",
     f"/es-ES/support/case/{DEMO_CASE_ID}",
+    f"/en-US/support/case/{DEMO_CASE_ID}",
+    f"/es-ES/support/case/{DEMO_CASE_ID}/close",
     "/es-ES/support/create-case/",
     "/es-ES/support/create-case/associates",
     "/es-ES/vigencia-soporte/",
@@ -127,3 +129,32 @@ def _check_current(page: Any, name: str, problems: dict[str, list[str]]) -> None
         found.append(f"{extra}px horizontal overflow at 375px")
     if found:
         problems[name] = found
+
+
+def test_the_conversations_states_pass_axe_and_fit_375px(page: Any, emulator: Any) -> None:
+    """The comment form refused (its message tied to the field), a resolved case (no form, "Reabrir
+    caso"), and the form alone when Dataverse is down, each with a long unbroken comment and file name."""
+    from playwright.sync_api import expect
+
+    problems: dict[str, list[str]] = {}
+    emulator.store.insert("adx_portalcomments", {
+        "description": "x" * 400, "adx_portalcommentdirectioncode": 2,
+        "regardingobjectid_incident_adx_portalcomment@odata.bind": f"/incidents({DEMO_CASE_ID})",
+    })  # fmt: skip
+    sign_in(page)
+    page.goto(f"/es-ES/support/case/{DEMO_CASE_ID}")
+    page.locator("#comment").evaluate("element => element.removeAttribute('required')")
+    page.get_by_role("button", name="Enviar comentario").click()
+    expect(page.locator("#comment-alert")).to_have_text("Escriba el comentario antes de enviarlo.")
+    _check_current(page, "comment refused", problems)
+    emulator.faults.set(unavailable_ratio=1.0)
+    page.get_by_label("Comentario").fill("Sin servicio")
+    page.get_by_role("button", name="Enviar comentario").click()
+    expect(page.locator("#comment-alert")).to_contain_text("Servicio no disponible")
+    emulator.faults.clear()
+    _check_current(page, "form only", problems)
+    page.goto(f"/es-ES/support/case/{DEMO_CASE_ID}/close")
+    page.get_by_role("button", name="Sí, cerrar el caso").click()
+    expect(page.get_by_text("El caso quedó resuelto.")).to_be_visible()
+    _check_current(page, "resolved case", problems)
+    assert not problems, problems

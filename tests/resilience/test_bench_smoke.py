@@ -46,6 +46,8 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
         "case_list",
         "search",
         "case",
+        "comment",
+        "download",
         "new_case_form",
         "associates",
         "associate_select",
@@ -56,6 +58,9 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
     }
     by_name = {b["name"]: b for b in report["budgets"]}
     assert all(b["ok"] for name, b in by_name.items() if name.startswith("dataverse calls per view")), calls
+    conversation = report["conversation"]
+    assert conversation["entries"]["calls_per_view"] == {"2": 1, "200": 1}
+    assert conversation["large_file"]["file_mb"] == 5.0
     assert report["load"]["overall"]["count"] > 0 and report["load"]["overall"]["errors"] == 0
     # The real MSAL path ran against the loopback identity provider: one token for the one worker.
     assert report["token_requests"]["path"].startswith("client_secret")
