@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Test processes (pytest-xdist): one per core of the 2-core CI machine; `make test TEST_WORKERS=0` runs serially.
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench lint system-deps clean
 
@@ -19,7 +21,7 @@ run: $(INSTALLED)
 ## Lint and types, then the whole suite: unit, emulator contract, pages, browser (Chromium) and
 ## multi-process (Redis) tests.
 test: $(INSTALLED) system-deps lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Load and fault benchmark; writes var/bench/report.json and a plot.
 bench: $(INSTALLED)
