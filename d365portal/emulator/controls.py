@@ -22,6 +22,9 @@ def control(app: EmulatorApp, request: Request, name: str) -> Response:
     if name == "stats/reset" and request.method == "POST":
         app.stats.reset()
         return json_response(app.stats.snapshot())
+    if name == "tracking/expire" and request.method == "POST":  # every delta token issued so far expires
+        app.store.expire_change_tracking()
+        return json_response({"tracking_floor": app.store.tracking_floor})
     if name == "reset" and request.method == "POST":
         app.store.reset()
         return json_response({"reset": True, "seed": app.store.seed_name})

@@ -54,7 +54,7 @@ TYPE_PROPERTIES: dict[str, frozenset[str]] = {
 }
 NAVIGATION = frozenset({"OptionSet", "GlobalOptionSet"})
 # Tables whose changes the notifier follows: change tracking is on, as a tenant sets it up.
-CHANGE_TRACKED = frozenset({"incident", "entitlement"})
+CHANGE_TRACKED = frozenset({"incident", "entitlement", "adx_portalcomment", "annotation"})
 _OBJECT_TYPE_CODES = {
     "account": 1, "contact": 2, "incident": 112, "incidentresolution": 4206, "entitlement": 9700,
 }  # fmt: skip

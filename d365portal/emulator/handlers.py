@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from d365portal.emulator import conditional, errors
+from d365portal.emulator import conditional, errors, tracking
 from d365portal.emulator.formatting import Annotations
 from d365portal.emulator.privileges import role_privileges
 from d365portal.emulator.query import (
@@ -133,6 +133,8 @@ def get_collection(app: EmulatorApp, call: Call) -> Response:
     prefs = preferences(request)
     applied = []
     notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
+    if tracking.requested(request, prefs):
+        return tracking.collection(app, request, table, opts, prefs, notes)
     if notes.any:
         applied.append(f"odata.include-annotations={prefs['odata.include-annotations']}")
     page_size = None

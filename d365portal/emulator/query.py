@@ -17,7 +17,7 @@ from d365portal.emulator.store import LOGICAL, Store
 
 MAX_PAGE_SIZE = 5000
 COUNT_LIMIT = 5000
-SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
+SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$deltatoken"}
 UNSUPPORTED = {
     "$apply",
     "$search",
@@ -25,7 +25,6 @@ UNSUPPORTED = {
     "$levels",
     "$compute",
     "$index",
-    "$deltatoken",
     "$schemaversion",
 }
 # Dataverse's answer to $orderby/$top inside a single-valued (many-to-one) $expand (Web API "Join tables").

@@ -68,6 +68,10 @@ class Store:
         self._sorted: dict[tuple[str, str], SortedIndex] = {}
         self.generation: dict[str, int] = dict.fromkeys(self.tables, 0)
         self._version = 1000
+        # Change tracking: deleted rows as (version, id) per table, and the oldest version a delta
+        # token may carry (tokens below it are expired: `expire_change_tracking()`).
+        self._deleted: dict[str, list[tuple[int, str]]] = {name: [] for name in self.tables}
+        self.tracking_floor = 0
         self._tickets: set[str] = set()
         self._random = random.Random(20191226)  # noqa: S311 - ticket suffixes, not secrets
         self._db: sqlite3.Connection | None = None
@@ -96,6 +100,9 @@ class Store:
             self._invalidate()
             self._tickets.clear()
             self._version = 1000
+            for tombstones in self._deleted.values():
+                tombstones.clear()
+            self.tracking_floor = 0
             self._random.seed(20191226)
             self.metadata = self.seed_metadata.copy()
             if self._db is not None:
@@ -182,6 +189,8 @@ class Store:
 
     def _changed(self, entity_set: str, row_id: str, old: Row | None, new: Row | None) -> None:
         self.generation[entity_set] += 1
+        if new is None and old is not None:
+            self._deleted[entity_set].append((self.next_version(), row_id))
         for (name, _), ordered in self._sorted.items():
             if name == entity_set:
                 ordered.update(row_id, old, new)
@@ -211,6 +220,28 @@ class Store:
             if table.logical_name == logical_name:
                 return table
         raise KeyError(logical_name)
+
+    # --- change tracking ----------------------------------------------------------------------
+    def current_version(self) -> int:
+        """The latest row version handed out."""
+        return self._version
+
+    def changed_since(self, entity_set: str, version: int) -> list[Row]:
+        """Rows created or changed after `version`, oldest change first (callers hold `lock`)."""
+        table = self._rows[entity_set].values()
+        rows = [row for row in table if int(row.get("versionnumber") or 0) > version]
+        return sorted(rows, key=lambda row: int(row["versionnumber"]))
+
+    def deleted_since(self, entity_set: str, version: int) -> list[str]:
+        """Ids of rows deleted after `version` (and not created again since)."""
+        alive = self._rows[entity_set]
+        tombstones = self._deleted[entity_set]
+        return [row_id for stamp, row_id in tombstones if stamp > version and row_id not in alive]
+
+    def expire_change_tracking(self) -> None:
+        """Every delta token issued so far is expired from now on (Dataverse's retention, in tests)."""
+        with self.lock:
+            self.tracking_floor = self.next_version()
 
     # --- writes ---------------------------------------------------------------------------
     def next_version(self) -> int:
