@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from d365portal.admin.cli import check_command, serve_command, users_group
+from d365portal.admin.cli import check_command, notify_command, serve_command, users_group
 from d365portal.admin.demo import demo_command
 from d365portal.emulator.cli import emulator_command
 
@@ -20,3 +20,4 @@ main.add_command(demo_command, "demo")
 main.add_command(serve_command, "serve")
 main.add_command(check_command, "check")
 main.add_command(users_group, "users")
+main.add_command(notify_command, "notify")

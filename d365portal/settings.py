@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     case_cancel_enabled: bool = False
     case_reopen_enabled: bool = True
 
+    # --- The notifier (`d365portal notify`, issue 14) -----------------------------------------
+    notify_poll_seconds: float = Field(15.0, gt=0, le=3600)
+    # Another notifier takes over within this time when the one working dies.
+    notify_lease_seconds: int = Field(60, ge=5, le=3600)
+    notify_low_share: float = Field(0.2, gt=0, lt=1)  # an hour bank under this share of its total
+    notify_expiry_days: int = Field(30, ge=1, le=365)  # an hour bank ending within this many days
+
     # --- Mail -----------------------------------------------------------------------------
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587?starttls=1 or smtps://…
     mail_from: str = "Soporte <soporte@localhost>"

@@ -43,3 +43,31 @@ def step_labels(ctx: Context) -> Step:
     return Step(
         8, "labels", TITLE, "pass", f"{count} options of {tables} tables in {len(LANGUAGE_CODES)} languages"
     )
+
+
+TRACKING_TITLE = "Change tracking is on for the tables the notifier follows"
+
+
+def step_change_tracking(ctx: Context) -> Step:
+    """9. `ChangeTrackingEnabled` on every table `d365portal notify` follows (the notifier reads their
+    delta links; without it, Dataverse refuses `Prefer: odata.track-changes`)."""
+    from d365portal.dataverse import odata
+    from d365portal.notify.events import FOLLOWED
+
+    assert ctx.client is not None  # noqa: S101 - step 3 built it
+    off: list[str] = []
+    for table in FOLLOWED:
+        path = f"EntityDefinitions(LogicalName={odata.literal(table.logical_name)})"
+        try:
+            item = ctx.client.get(path, {"$select": "ChangeTrackingEnabled"}, annotations=False)
+        except DataverseError as exc:
+            return Step(9, "tracking", TRACKING_TITLE, "fail", f"{table.logical_name}: {exc}",
+                        "give the application user read access to table definitions")  # fmt: skip
+        if item.get("ChangeTrackingEnabled") is not True:
+            off.append(table.logical_name)
+    if off:
+        return Step(9, "tracking", TRACKING_TITLE, "fail", f"change tracking is off for: {', '.join(off)}",
+                    "switch on Track changes for each (Power Apps > Tables > the table > Properties > "
+                    "Advanced options); once on it cannot be switched off")  # fmt: skip
+    names = ", ".join(t.logical_name for t in FOLLOWED)
+    return Step(9, "tracking", TRACKING_TITLE, "pass", f"on for {names}")

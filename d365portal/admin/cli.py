@@ -33,4 +33,24 @@ def check_command(as_json: bool) -> None:
     raise SystemExit(run_check(as_json=as_json))
 
 
-__all__ = ["check_command", "serve_command", "users_group"]
+@click.command()
+def notify_command() -> None:
+    """Mail customers when an agent answers, a case is resolved or an hour bank runs low (runs until
+    Ctrl-C or SIGTERM; several may run: one works at a time, through a lease in the shared store)."""
+    import signal
+
+    from d365portal.app import create_app
+    from d365portal.notify.runner import Notifier
+
+    app = create_app(settings_or_exit())
+    notifier = Notifier(app)
+
+    def stop(signum: int, _frame: object) -> None:
+        notifier.stop_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    notifier.run()
+
+
+__all__ = ["check_command", "notify_command", "serve_command", "users_group"]

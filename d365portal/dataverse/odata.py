@@ -87,6 +87,16 @@ def eq(column: str, value: object) -> Expr:
     return _compare("eq", column, value)
 
 
+def le(column: str, value: object) -> Expr:
+    """`column le value`."""
+    return _compare("le", column, value)
+
+
+def ge(column: str, value: object) -> Expr:
+    """`column ge value`."""
+    return _compare("ge", column, value)
+
+
 def ne(column: str, value: object) -> Expr:
     """`column ne value`."""
     return _compare("ne", column, value)

@@ -30,9 +30,12 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: ("***" if k.lower() in _SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
 
-def prefer(*, annotations: bool = True, page_size: int | None = None, representation: bool = False) -> str:
+def prefer(
+    *, annotations: bool = True, page_size: int | None = None, representation: bool = False,
+    track_changes: bool = False,
+) -> str:
     """A `Prefer` header value."""
-    parts = []
+    parts = ["odata.track-changes"] if track_changes else []
     if representation:
         parts.append("return=representation")
     if annotations:

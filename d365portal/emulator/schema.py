@@ -152,6 +152,7 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
         Column("fullname", "string", 160),
         Column("emailaddress1", "string", 100),
         Column("telephone1", "string", 50),
+        Column("donotemail", "bool"),
         lookup(
             "parentcustomerid",
             ("account", "parentcustomerid_account"),

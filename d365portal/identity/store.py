@@ -53,6 +53,10 @@ class Store(Protocol):
         """Give back `number`, taken from the counter by `incr`, if it is still the last one taken
         (atomic: a number taken after it stays counted)."""
 
+    def hold(self, key: str, owner: str, ttl: int) -> bool:
+        """A lease: take `key` for `owner` when it is free or expired, or renew it when `owner` holds
+        it, for `ttl` seconds (atomic); False while someone else holds it."""
+
 
 def gcra(tat: float | None, now: float, rate: float, burst: int) -> tuple[float | None, float]:
     """(the new theoretical arrival time, or None when refused; the wait when refused)."""
@@ -194,6 +198,17 @@ class SqliteStore:
             (number, key, str(number), time.time()),
         )
 
+    def hold(self, key: str, owner: str, ttl: int) -> bool:
+        """Take or renew a lease in one statement (free, expired, or already `owner`'s)."""
+        now = time.time()
+        cursor = self._write(
+            "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires "
+            "WHERE kv.expires < ? OR kv.value = excluded.value",
+            (key, owner, now + ttl, now),
+        )
+        return cursor.rowcount == 1
+
 
 # One round trip, atomic on the Redis server; its clock serves every host alike.
 _REDIS_TAKE = """
@@ -273,6 +288,20 @@ class RedisStore:
             1,
             self._k(key),
             number,
+        )
+
+    def hold(self, key: str, owner: str, ttl: int) -> bool:
+        """Take or renew a lease in one Lua script (free, or already `owner`'s)."""
+        return bool(
+            self._redis.eval(
+                "local v = redis.call('GET', KEYS[1]) "
+                "if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+                "return 1 end return 0",
+                1,
+                self._k(key),
+                owner,
+                max(1, ttl),
+            )
         )
 
     def take(self, key: str, rate: float, burst: int) -> float:

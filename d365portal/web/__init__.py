@@ -83,6 +83,21 @@ def choice_label(choice: Choice | None) -> str:
     return catalog.label(choice, language)
 
 
+def note_language() -> None:
+    """The language of a signed-in user's page, kept for the notifier's mails (written when it changes)."""
+    from flask import session
+
+    from d365portal.identity import identity
+    from d365portal.notify.deliver import remember_language
+    from d365portal.web.auth_context import current_principal
+
+    lang = g.get("lang")
+    user = current_principal() if lang else None
+    if user is not None and session.get("lang_noted") != lang:
+        remember_language(identity().store, str(user.contact_id), str(lang))
+        session["lang_noted"] = lang
+
+
 def init_app(app: Flask) -> None:
     """Register the blueprints, the language URL handling, security and error pages."""
     from d365portal.web import (
@@ -108,6 +123,7 @@ def init_app(app: Flask) -> None:
 
     hosts.init_app(app)
     app.before_request(case_activity.allow_uploads)  # before the CSRF check reads a comment's files
+    app.before_request(note_language)
     app.register_error_handler(413, case_activity.too_large)
     security.init_app(app)
     errors.init_app(app)

@@ -1,5 +1,5 @@
 """Perfil and its "Seguridad" section: Cambiar contraseña, Cambiar correo electrónico (the manual's
-"Cambio de contraseña").
+"Cambio de contraseña"), and "Notificaciones" (which notices the notifier sends).
 
 A password change gives this session a new id and ends the user's other sessions; an email change
 notifies the old address.
@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import BooleanField
 
 from d365portal.i18n import gettext
 from d365portal.identity import identity
@@ -122,3 +124,30 @@ def _change_email(form: ChangeEmailForm, principal: Principal) -> bool:
     session[SESSION_KEY] = {**session[SESSION_KEY], "email": new_address}
     log.info("email changed: contact=%s ip=%s", contact.id, client_ip())
     return True
+
+
+class NotificationsForm(FlaskForm):
+    """Notificaciones: a switch per kind of notice."""
+
+    cases = BooleanField()
+    hours = BooleanField()
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+def notifications() -> Response | str:
+    """Notificaciones: which notices the notifier sends this user (kept in the shared store)."""
+    from d365portal.notify.deliver import preferences, save_preferences
+
+    user = signed_in()
+    store = identity().store
+    form = NotificationsForm()
+    if form.validate_on_submit():
+        cases, hours = bool(form.cases.data), bool(form.hours.data)
+        save_preferences(store, str(user.contact_id), cases=cases, hours=hours)
+        flash(gettext("profile.notifications_saved"), "success")
+        return redirect(url_for("profile.notifications"))
+    if request.method == "GET":
+        current = preferences(store, str(user.contact_id))
+        form.cases.data, form.hours.data = current["cases"], current["hours"]
+    return render_template("profile/notifications.html", form=form, section="notifications")

@@ -24,12 +24,12 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     result = invoke(emulator_env, "check")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    for number in range(1, 9):
+    for number in range(1, 10):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
     assert "7 tables" in result.output
     assert "privileges not listed" not in result.output  # step 5 read the role's privileges
     assert "options of 3 tables in 2 languages" in result.output  # step 8 read the labels
-    assert lines[-1].startswith("Verdict: All 8 checks passed")
+    assert lines[-1].startswith("Verdict: All 9 checks passed")
 
 
 def test_a_language_the_environment_lacks_is_named(emulator_env: dict[str, str], emulator: Any) -> None:
@@ -57,7 +57,7 @@ def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> N
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["ok"] is True
-    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert {s["status"] for s in document["steps"]} == {"pass"}
     assert document["steps"][2]["data"]["whoami"]["UserId"]  # WhoAmI's ids, for monitoring
 
@@ -74,7 +74,7 @@ def test_a_field_map_column_missing_in_the_tenant_is_named(emulator_env: dict[st
     assert "incidents._new_asociado_value" in step4
     assert "D365_FIELDMAP__INCIDENT_ASSOCIATE_COLUMN" in step4
     assert "contacts.contoso_portalusername" in step4
-    assert "Fix:" in result.output and "1 of 8 checks failed (step 4)" in result.output
+    assert "Fix:" in result.output and "1 of 9 checks failed (step 4)" in result.output
 
 
 def test_a_wrong_setting_fails_step_one_and_skips_the_rest(emulator_env: dict[str, str]) -> None:
@@ -209,7 +209,9 @@ def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) ->
         json={"RolePrivileges": [{"PrivilegeName": p, "Depth": "Global"} for p in privileges]},
     )
     mock.get(f"{API}RetrieveAvailableLanguages", json={"LocaleIds": [3082, 1033]})
-    mock.get(re.compile(rf"{re.escape(API)}EntityDefinitions\(.*"), json={"value": []})
+    # Table definitions: no options (an empty list), change tracking on (what step 9 asks for).
+    definitions = {"value": [], "ChangeTrackingEnabled": True}
+    mock.get(re.compile(rf"{re.escape(API)}EntityDefinitions\(.*"), json=definitions)
 
 
 def test_a_missing_create_privilege_is_named(static_tenant_env: dict[str, str]) -> None:
@@ -235,3 +237,17 @@ def test_privileges_that_suffice_pass_step_five(static_tenant_env: dict[str, str
         result = invoke(static_tenant_env, "check")
     assert result.exit_code == 0, result.output
     assert "may create cases (privileges checked, nothing created)" in result.output
+
+
+def test_a_followed_table_without_change_tracking_is_named(
+    emulator_env: dict[str, str], emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 9 names each table whose Track changes is off, and how to switch it on."""
+    from d365portal.emulator import definitions
+
+    tracked = frozenset({"incident", "entitlement", "adx_portalcomment"})
+    monkeypatch.setattr(definitions, "CHANGE_TRACKED", tracked)
+    result = invoke(emulator_env, "check")
+    step9 = next(line for line in result.output.splitlines() if line.startswith("✗ 9."))
+    assert "change tracking is off for: annotation" in step9 and result.exit_code == 1
+    assert "Track changes" in result.output
