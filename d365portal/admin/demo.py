@@ -92,12 +92,15 @@ def demo_command(reset: bool, port: int, emulator_port: int) -> None:
         _wait_for(f"{emulator_url}/api/data/v9.2/WhoAmI", {"Authorization": f"Bearer {token}"}, emulator, 60)
         portal = children.start("the portal", [sys.executable, "-m", "d365portal", "serve"], env)
         _wait_for(f"{portal_url}/healthz", {}, portal, 60)
+        # Mail when an agent answers or a case changes, into var/outbox/ (demo mode).
+        children.start("the notifier", [sys.executable, "-m", "d365portal", "notify"], env)
         click.echo(
             f"\n  Portal:    {portal_url}/\n  Emulator:  {emulator_url}/api/data/v9.2/\n"
             f"  Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
             f"  Emulator bearer token: {token}\n"
             "  Data persists in var/emulator.sqlite (`d365portal demo --reset` seeds it again).\n"
-            "  Ctrl-C stops both.\n"
+            "  The notifier writes its mails to var/outbox/.\n"
+            "  Ctrl-C stops everything.\n"
         )
         while all(child.alive() for child in children.children):
             time.sleep(0.5)

@@ -118,11 +118,12 @@ class Notifier:
         try:
             rows, _deleted, next_link = self.client.changes(link)
         except InvalidQuery as exc:
-            if exc.code != EXPIRED_VERSION_STAMP:
-                raise
+            # Expired (ExpiredVersionStamp), or not this environment's (a reseeded emulator, a copied
+            # store): either way the only way on is a fresh baseline.
+            why = "expired" if exc.code == EXPIRED_VERSION_STAMP else "refused"
             log.warning(
-                "Dataverse no longer accepts the delta token of %s (%s): starting a fresh baseline; "
-                "changes since the last poll are not mailed", table.entity_set, exc.message,
+                "Dataverse %s the delta token of %s (%s): starting a fresh baseline; "
+                "changes since the last poll are not mailed", why, table.entity_set, exc.message,
             )  # fmt: skip
             self.store.delete(self._token_key(table))
             self.baseline(table)

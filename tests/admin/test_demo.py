@@ -162,3 +162,70 @@ def test_demo_mail_links_lead_to_the_port_it_serves_on(tmp_path: Path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=15) == 0
+
+
+def test_an_agents_comment_in_the_demo_puts_a_mail_in_the_outbox(tmp_path: Path) -> None:
+    """`make run` starts the notifier: the emulator README's agent comment (MSCRMCallerID) mails the
+    case's contact into var/outbox/ within the poll interval (2 s here)."""
+    from d365portal.emulator.seed import DEMO_AGENT_ID, DEMO_CASE_ID, DEMO_CASE_NUMBER, DEMO_CONTACT_ID
+
+    portal_port, emulator_port = free_port(), free_port()
+    env = {**os.environ, "D365_EMULATOR_TOKEN": "demo-notify-token", "D365_NOTIFY_POLL_SECONDS": "2"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "d365portal",
+            "demo",
+            "--port",
+            str(portal_port),
+            "--emulator-port",
+            str(emulator_port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{portal_port}/healthz", {}, process)
+        outbox = tmp_path / "var" / "outbox"
+        time.sleep(4)  # the notifier's baseline (its first poll) comes before the comment
+        body = {
+            "description": "Ya encontramos la causa; le escribimos mañana.",
+            "adx_portalcommentdirectioncode": 2,
+            "regardingobjectid_incident_adx_portalcomment@odata.bind": f"/incidents({DEMO_CASE_ID})",
+            "adx_portalcomment_activity_parties": [
+                {
+                    "participationtypemask": 1,
+                    "partyid_systemuser@odata.bind": f"/systemusers({DEMO_AGENT_ID})",
+                },
+                {"participationtypemask": 2, "partyid_contact@odata.bind": f"/contacts({DEMO_CONTACT_ID})"},
+            ],
+        }
+        headers = {"Authorization": "Bearer demo-notify-token", "MSCRMCallerID": str(DEMO_AGENT_ID)}
+        sent = requests.post(
+            f"http://127.0.0.1:{emulator_port}/api/data/v9.2/adx_portalcomments",
+            json=body,
+            headers=headers,
+            timeout=10,
+        )
+        assert sent.status_code == 204, sent.text
+        deadline = time.monotonic() + 20
+        mails: list[Path] = []
+        while time.monotonic() < deadline:
+            mails = [m for m in outbox.glob("*.eml") if DEMO_CASE_NUMBER in m.read_text(errors="replace")]
+            if mails:
+                break
+            time.sleep(0.2)
+        assert len(mails) == 1, list(outbox.glob("*.eml"))
+        from email import message_from_bytes, policy
+
+        mail = message_from_bytes(mails[0].read_bytes(), policy=policy.default)
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert DEMO_EMAIL in mail["To"]
+        assert f"http://127.0.0.1:{portal_port}/es-ES/support/case/{DEMO_CASE_ID}" in text
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=15) == 0
