@@ -159,6 +159,22 @@ class CaseRepository:
         items = tuple(case_from_row(row, self._fieldmap, awaiting=awaiting_reply(row)) for row in rows)
         return Page(items=items, next_cursor=cursor_from_next_link(next_link))
 
+    def open_summary(self, scope: Scope, top: int = 50) -> tuple[int, tuple[Case, ...]]:
+        """The number of open cases in scope and the latest changed of them (with "Esperando su
+        respuesta" marked), in one request: the home page's "what waits"."""
+        params: dict[str, str | int] = {
+            "$select": odata.select(case_columns(self._fieldmap)),
+            "$filter": odata.and_(scope_filter(scope, self._fieldmap), odata.eq("statecode", 0)).text,
+            "$orderby": odata.orderby([("modifiedon", "desc"), ("ticketnumber", "desc")]),
+            "$expand": self._latest_entries(),
+            "$count": "true",
+            "$top": int(top),
+        }
+        body = self._client.get("incidents", params)
+        rows = body.get("value", [])
+        cases = tuple(case_from_row(row, self._fieldmap, awaiting=awaiting_reply(row)) for row in rows)
+        return int(body.get("@odata.count", len(rows))), cases
+
     def get_for(self, scope: Scope, case_id: UUID) -> Case:
         """One case by id within scope; `NotFound` when it does not exist or is out of scope."""
         found = self._find(

@@ -39,6 +39,8 @@ SIGNED_IN_PAGES = [
     "/es-ES/profile/ChangeEmail",
     "/es-ES/support/case/00000000-0000-4000-8000-000000000001",  # the 404 page
     "/en-US/support/",
+    "/en-US/",
+    "/es-ES/profile/notifications",
 ]
 
 
