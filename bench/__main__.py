@@ -23,6 +23,7 @@ from bench.measure import (
     scale_check,
     time_inside_app,
 )
+from bench.notify_bench import notifier_run
 from bench.plot import plot_latency
 from bench.processes import PROJECT_ROOT, MemorySampler
 from bench.protection import REQUESTS_PER_WINDOW, WINDOW_SECONDS, protection_run
@@ -40,6 +41,15 @@ def _production_pool() -> tuple[int, int]:
     except SettingsError:
         settings = Settings.model_construct()
     return settings.workers, settings.threads
+
+
+def _case_count(probe: EmulatorProbe) -> str:
+    """How many cases the emulator holds, as `/incidents/$count` says (Dataverse caps it at 5000)."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {probe.token}"}
+    count = int(requests.get(f"{probe.url}/api/data/v9.2/incidents/$count", headers=headers, timeout=30).text)
+    return str(count) if count < 5000 else "over 50,000"  # the scale seed: 50,000 cases in one account
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -149,6 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["scale_check"] = scale_check(
                     stack.portal_url, probe, {SMALL_USER: 50, LARGE_USER: 50_000}, BENCH_PASSWORD
                 )
+                _say("notifier on the scale tenant (more than 50,000 cases)…")
+                result.setdefault("notifier", {})["scale"] = notifier_run(probe, cases=_case_count(probe))
             finally:
                 stack.stop()
     finally:
@@ -193,6 +205,8 @@ def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any])
     result["conversation"] = conversation_run(
         stack.portal_url, probe, stack.portal.pid, bench_username(0), BENCH_PASSWORD
     )
+    _say("notifier: quiet polls, then agents' comments mailed through SMTP…")
+    result["notifier"] = {"main": notifier_run(probe, cases=_case_count(probe))}
     _say(f"load: {args.users} customers for {args.duration:.0f} s…")
     before_load = memory.current()
     probe.reset()

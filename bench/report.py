@@ -101,6 +101,7 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
         )
     checks.extend(_protection_budgets(report.get("service_protection")))
     checks.extend(_conversation_budgets(report.get("conversation")))
+    checks.extend(_notifier_budgets(report.get("notifier")))
     scale = report.get("scale_check")
     if scale is not None:
         checks.append(
@@ -135,6 +136,25 @@ def _conversation_budgets(run: dict[str, Any] | None) -> list[dict[str, Any]]:
                 f"<= {round(2 * large['base64_mb'] + 1, 1)} (the base64 text as received and as parsed)",
                 download <= 2 * large["base64_mb"] + 1),
     ]  # fmt: skip
+
+
+def _notifier_budgets(runs: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 14: quiet polls are one request per followed table per interval whatever the cases; an event
+    costs at most one more request; comment → mail accepted within the poll interval + 2 s (p95)."""
+    if not runs:
+        return []
+    checks = []
+    per_minute = {name: run["quiet_requests_per_minute"] for name, run in runs.items()}
+    expected = next(iter(runs.values()))["expected_per_minute"]
+    checks.append(_budget("notifier: Dataverse requests per minute while nothing changes", per_minute,
+                          f"<= {expected} at every size", all(v <= expected for v in per_minute.values())))
+    for name, run in runs.items():
+        extra, p95, limit = run["extra_requests_per_event"], run["latency_p95_s"], run["poll_seconds"] + 2
+        checks.append(_budget(f"notifier ({name}, {run['cases']} cases): requests per event beyond the polls",
+                              extra, "<= 1", extra is not None and extra <= 1))
+        checks.append(_budget(f"notifier ({name}): agent comment → mail accepted, p95 (s)", p95,
+                              f"<= {limit}", p95 is not None and p95 <= limit and run["events"] > 0))
+    return checks  # fmt: skip
 
 
 def _inside(figure: dict[str, Any]) -> str:
