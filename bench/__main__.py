@@ -43,6 +43,13 @@ def _production_pool() -> tuple[int, int]:
     return settings.workers, settings.threads
 
 
+def _notifier_sizes(args: argparse.Namespace) -> dict[str, Any]:
+    """A shorter notifier phase for short runs (the smoke test): fewer comments, a shorter quiet spell."""
+    if args.duration >= 30:
+        return {"comments": 10, "quiet_seconds": 20.0}
+    return {"comments": 3, "quiet_seconds": 6.0}
+
+
 def _case_count(probe: EmulatorProbe) -> str:
     """How many cases the emulator holds, as `/incidents/$count` says (Dataverse caps it at 5000)."""
     import requests
@@ -160,7 +167,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     stack.portal_url, probe, {SMALL_USER: 50, LARGE_USER: 50_000}, BENCH_PASSWORD
                 )
                 _say("notifier on the scale tenant (more than 50,000 cases)…")
-                result.setdefault("notifier", {})["scale"] = notifier_run(probe, cases=_case_count(probe))
+                result.setdefault("notifier", {})["scale"] = notifier_run(
+                    probe, _case_count(probe), **_notifier_sizes(args)
+                )
             finally:
                 stack.stop()
     finally:
@@ -206,7 +215,7 @@ def _main_phases(args: argparse.Namespace, stack: Stack, result: dict[str, Any])
         stack.portal_url, probe, stack.portal.pid, bench_username(0), BENCH_PASSWORD
     )
     _say("notifier: quiet polls, then agents' comments mailed through SMTP…")
-    result["notifier"] = {"main": notifier_run(probe, cases=_case_count(probe))}
+    result["notifier"] = {"main": notifier_run(probe, _case_count(probe), **_notifier_sizes(args))}
     _say(f"load: {args.users} customers for {args.duration:.0f} s…")
     before_load = memory.current()
     probe.reset()

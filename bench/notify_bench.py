@@ -44,7 +44,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def notifier_run(probe: EmulatorProbe, cases: str, comments: int = 10) -> dict[str, Any]:
+def notifier_run(
+    probe: EmulatorProbe, cases: str, comments: int = 10, quiet_seconds: float = QUIET_SECONDS
+) -> dict[str, Any]:
     """Quiet requests per minute, then `comments` agent comments: latency and cost per event."""
     from aiosmtpd.controller import Controller
 
@@ -79,7 +81,7 @@ def notifier_run(probe: EmulatorProbe, cases: str, comments: int = 10) -> dict[s
             time.sleep(0.2)
         time.sleep(POLL_SECONDS)
         probe.reset()
-        time.sleep(QUIET_SECONDS)
+        time.sleep(quiet_seconds)
         quiet = int(probe.stats()["total"])
         latencies, extra = _comments(probe, inbox, comments)
     finally:
@@ -90,7 +92,8 @@ def notifier_run(probe: EmulatorProbe, cases: str, comments: int = 10) -> dict[s
         "cases": cases,
         "poll_seconds": POLL_SECONDS,
         "followed_tables": len(FOLLOWED),
-        "quiet_requests_per_minute": round(quiet * 60 / QUIET_SECONDS, 1),
+        "quiet_seconds": quiet_seconds,
+        "quiet_requests_per_minute": round(quiet * 60 / quiet_seconds, 1),
         "expected_per_minute": round(len(FOLLOWED) * 60 / POLL_SECONDS, 1),
         "events": len(latencies),
         "extra_requests_per_event": round(extra / len(latencies), 2) if latencies else None,

@@ -58,6 +58,8 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
     }
     by_name = {b["name"]: b for b in report["budgets"]}
     assert all(b["ok"] for name, b in by_name.items() if name.startswith("dataverse calls per view")), calls
+    notifier = report["notifier"]["main"]
+    assert notifier["events"] == 3 and notifier["extra_requests_per_event"] <= 1
     conversation = report["conversation"]
     assert conversation["entries"]["calls_per_view"] == {"2": 1, "200": 1}
     assert conversation["large_file"]["file_mb"] == 5.0
