@@ -114,3 +114,14 @@ def notifier_app(tmp_path: Path, emulator_url: str, smtp_url: str, **overrides: 
     app.testing = True
     option_labels(app).refresh_now()
     return app
+
+
+from tests.emulator.conftest import standalone_url  # noqa: E402, F401 - the separate emulator process
+
+
+@pytest.fixture()
+def standalone(standalone_url: str) -> str:  # noqa: F811
+    """`d365portal emulator` as its own process, reseeded: its URL."""
+    requests.post(f"{standalone_url}/_emulator/reset", timeout=30).raise_for_status()
+    requests.post(f"{standalone_url}/_emulator/faults", json={"clear": True}, timeout=10).raise_for_status()
+    return standalone_url

@@ -40,7 +40,7 @@ def slow_inbox() -> Iterator[SlowInbox]:
     box.stop()
 
 
-def _env(tmp_path: Path, emulator: Any, smtp_url: str, **extra: str) -> dict[str, str]:
+def _env(tmp_path: Path, emulator_url: str, smtp_url: str, **extra: str) -> dict[str, str]:
     config = tmp_path / "portal.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("D365_")}
@@ -48,7 +48,7 @@ def _env(tmp_path: Path, emulator: Any, smtp_url: str, **extra: str) -> dict[str
         {
             "D365_CONFIG": str(config),
             "D365_VAR_DIR": str(tmp_path / "var"),
-            "D365_DATAVERSE_URL": emulator.url,
+            "D365_DATAVERSE_URL": emulator_url,
             "D365_AUTH": "static",
             "D365_STATIC_TOKEN": TEST_TOKEN,
             "D365_SMTP_URL": smtp_url,
@@ -89,15 +89,16 @@ def _mailed(inbox: Inbox) -> list[str]:
 
 
 def test_killed_mid_batch_and_restarted_it_loses_nothing_and_repeats_at_most_the_one_in_flight(
-    tmp_path: Path, emulator: Any, slow_inbox: SlowInbox
+    tmp_path: Path, standalone: str, slow_inbox: SlowInbox
 ) -> None:
-    env = _env(tmp_path, emulator, slow_inbox.url)
+    """The standalone emulator, the notifier and a real SMTP server, each its own process or thread."""
+    env = _env(tmp_path, standalone, slow_inbox.url)
     store = SqliteStore(tmp_path / "var" / "identity.sqlite3")
     log = tmp_path / "notify.log"
     first = _start(env, log)
     try:
         _wait_until(lambda: store.get("notify:token:entitlements") is not None, 30, "the baseline")
-        agent = Agent(emulator.url)
+        agent = Agent(standalone)
         for n in range(6):
             agent.comment(f"paso {n}")
         _wait_until(lambda: len(slow_inbox.messages) >= 2, 30, "the first mails")
@@ -128,7 +129,7 @@ def test_two_notifiers_on_redis_mail_each_event_once_and_one_takes_over(
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     for key in client.scan_iter(prefix + "notify:*"):  # this session's Redis: start clean
         client.delete(key)
-    env = _env(tmp_path, emulator, inbox.url, D365_REDIS_URL=redis_url)
+    env = _env(tmp_path, emulator.url, inbox.url, D365_REDIS_URL=redis_url)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     workers = [_start(env, logs[0]), _start(env, logs[1])]
     try:
