@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import tempfile
 import uuid as uuidlib
 from collections.abc import Iterable, Iterator
@@ -159,11 +160,17 @@ class NewComment:
 
 @dataclass(frozen=True)
 class FileDownload:
-    """A file to stream: name, type and the base64 text Dataverse keeps."""
+    """A file to stream: name, type and the base64 text Dataverse sent (a view into its answer)."""
 
     filename: str
     mimetype: str | None
-    base64_text: str
+    base64_text: bytes | memoryview
+
+    @property
+    def size(self) -> int:
+        """The decoded size in bytes."""
+        text = self.base64_text
+        return len(text) // 4 * 3 - bytes(text[-2:]).count(b"=")
 
     def chunks(self, size: int = 65536) -> Iterator[bytes]:
         """The decoded file, a piece at a time (only one piece decoded in memory at once)."""
@@ -171,6 +178,25 @@ class FileDownload:
         text = self.base64_text
         for start in range(0, len(text), step):
             yield base64.b64decode(text[start : start + step])
+
+
+_BODY_KEY = re.compile(rb'"documentbody"\s*:\s*"')
+
+
+def split_document_body(answer: bytearray) -> tuple[dict[str, Any], memoryview | None]:
+    """The note's JSON without its `documentbody`, and that base64 text as a view into `answer` (no
+    copy). Base64 has no quote or backslash, so the value ends at the next quote; anything else (an
+    escaped character, another layout) falls back to parsing the whole answer."""
+    found = _BODY_KEY.search(answer)
+    if found is not None:
+        at, start = found.start(), found.end()
+        end = answer.find(b'"', start)
+        if end > start and answer.find(b"\\", start, end) < 0:
+            rest = bytes(answer[:at]) + b'"documentbody":null' + bytes(answer[end + 1 :])
+            return json.loads(rest), memoryview(answer)[start:end]
+    row = json.loads(bytes(answer))
+    text = row.get("documentbody")
+    return row, memoryview(str(text).encode("ascii")) if text else None
 
 
 class ConversationRepository:
@@ -288,9 +314,10 @@ class ConversationRepository:
             )),
         }  # fmt: skip
         try:
-            row = self._client.get(odata.entity_path("annotations", annotation_id), params)
+            answer = self._client.get_bytes(odata.entity_path("annotations", annotation_id), params)
         except NotFound:
             raise NotFound(f"annotation {annotation_id} not found", status=404) from None
+        row, body = split_document_body(answer)
         incident = row.get("objectid_incident")
         if incident is not None:
             if not str(row.get("notetext") or "").startswith(self._prefix):
@@ -305,11 +332,10 @@ class ConversationRepository:
             or not _in_scope(incident, scope, parent)
         ):
             raise NotFound(f"annotation {annotation_id} not found in the visitor's scope", status=404)
-        if not row.get("documentbody"):
+        if body is None or len(body) == 0:
             raise NotFound(f"annotation {annotation_id} has no file", status=404)
         return FileDownload(
-            filename=r.text(row, "filename") or "archivo", mimetype=r.text(row, "mimetype"),
-            base64_text=str(row["documentbody"]),
+            filename=r.text(row, "filename") or "archivo", mimetype=r.text(row, "mimetype"), base64_text=body
         )
 
     # --- writing -----------------------------------------------------------------------------------

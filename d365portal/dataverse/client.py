@@ -106,6 +106,7 @@ class DataverseClient:
         data: IO[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         retry_safe: bool | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one logical request (retried only when transient and safe); typed error if it fails."""
         method = method.upper()
@@ -132,7 +133,9 @@ class DataverseClient:
             if data is not None:
                 data.seek(0)  # a retry sends the whole body again
             body = json if data is None else _Stream(data)
-            return self._send(method, url, base_headers, body, retry=attempts["n"] > 1, timeout=timeout)
+            return self._send(
+                method, url, base_headers, body, retry=attempts["n"] > 1, timeout=timeout, stream=stream
+            )
 
         def may_retry(error: DataverseError) -> bool:
             # A non-idempotent call is retried only when Dataverse surely did not run it.
@@ -154,15 +157,17 @@ class DataverseClient:
         *,
         retry: bool,
         timeout: tuple[float, float],
+        stream: bool = False,
     ) -> requests.Response:
         """One attempt; a 401 refreshes the token and tries once more."""
         response = self._send_raw(
-            method, url, headers, body, force_refresh=False, retry=retry, timeout=timeout
+            method, url, headers, body, force_refresh=False, retry=retry, timeout=timeout, stream=stream
         )
         if response.status_code == 401:
             log.info("dataverse 401 on %s %s: refreshing the token once", method, url_path(url))
+            response.close()
             response = self._send_raw(
-                method, url, headers, body, force_refresh=True, retry=True, timeout=timeout
+                method, url, headers, body, force_refresh=True, retry=True, timeout=timeout, stream=stream
             )
         if response.status_code >= 400:
             raise error_from_response(response)
@@ -178,6 +183,7 @@ class DataverseClient:
         force_refresh: bool,
         retry: bool,
         timeout: tuple[float, float],
+        stream: bool = False,
     ) -> requests.Response:
         try:
             token = self.token_provider.get_token(force_refresh=force_refresh)
@@ -194,7 +200,9 @@ class DataverseClient:
                     method, url, headers=all_headers, data=body.file, timeout=timeout
                 )
             else:
-                response = self.session.request(method, url, headers=all_headers, json=body, timeout=timeout)
+                response = self.session.request(
+                    method, url, headers=all_headers, json=body, timeout=timeout, stream=stream
+                )
         except requests.exceptions.ConnectTimeout as exc:
             self._record(started, retry)
             raise unavailable("Dataverse did not accept the connection in time", url, not_sent=True) from exc
@@ -250,6 +258,23 @@ class DataverseClient:
             headers["If-None-Match"] = "null"  # as in get(): expanded collections fresh, not cached
         body = json_body(self._request("GET", path_or_url, params=params, headers=headers))
         return list(body.get("value", [])), body.get("@odata.nextLink")
+
+    def get_bytes(
+        self, path_or_url: str, params: Mapping[str, str | int] | None = None, *, annotations: bool = True
+    ) -> bytearray:
+        """GET a JSON body as bytes, read a piece at a time into one buffer (a note with a large file:
+        never the whole text twice, as `response.content` and a decoded `str` would hold it)."""
+        headers = prefer_header(prefer(annotations=annotations))
+        response = self._request("GET", path_or_url, params=params, headers=headers, stream=True)
+        try:
+            buffer = bytearray()
+            for piece in response.iter_content(1 << 16):
+                buffer.extend(piece)
+            return buffer
+        except requests.exceptions.RequestException as exc:
+            raise unavailable("the answer was cut off", path_or_url) from exc
+        finally:
+            response.close()
 
     def changes(
         self, path_or_url: str, params: Mapping[str, str | int] | None = None, *, page_size: int = 5000

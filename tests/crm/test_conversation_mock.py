@@ -233,3 +233,26 @@ def test_a_typed_placeholder_cannot_pass_for_a_file() -> None:
         body["description"] == "00:0"
         and base64.b64decode(body["adx_portalcomment_Annotations"][0]["documentbody"]) == b"a"
     )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"filename":"a.bin","documentbody":"aG9sYQ==","notetext":null}',
+        b'{"filename": "a.bin", "documentbody": "aG9sYQ==", "notetext": null}',
+        b'{"filename":"a.bin","documentbody":"aG9s\\/YQ==","notetext":null}',  # an escaped slash: parsed
+    ],
+    ids=["compact", "spaced", "escaped"],
+)
+def test_a_downloads_base64_text_is_a_view_into_the_answer_not_a_copy(answer: bytes) -> None:
+    from d365portal.crm.conversation import FileDownload, split_document_body
+
+    buffer = bytearray(answer)
+    row, body = split_document_body(buffer)
+    assert row["filename"] == "a.bin" and body is not None
+    download = FileDownload("a.bin", None, body)
+    if b"\\/" in answer:
+        assert bytes(body) == b"aG9s/YQ=="
+    else:
+        assert body.obj is buffer  # the same memory Dataverse's answer arrived in
+        assert b"".join(download.chunks()) == b"hola" and download.size == 4
