@@ -51,7 +51,8 @@ def test_an_agents_comment_mails_the_contact_once_with_a_deep_link(
     text = body_of(mail)
     assert "Falta reinstalar el agente." in text
     assert f"http://portal.test/es-ES/support/case/{DEMO_CASE_ID}" in text
-    assert mail.get_body(("html",)) is not None
+    html = str(mail.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    assert f'href="http://portal.test/es-ES/support/case/{DEMO_CASE_ID}"' in html and "Ver el caso" in html
     notifier.poll_once()
     notifier.poll_once()
     assert len(inbox.messages) == 1  # never twice
