@@ -57,6 +57,9 @@ class Store(Protocol):
         """A lease: take `key` for `owner` when it is free or expired, or renew it when `owner` holds
         it, for `ttl` seconds (atomic); False while someone else holds it."""
 
+    def set_many(self, items: dict[str, str], ttl: int) -> None:
+        """`set` for many keys at once (one transaction, one round trip)."""
+
 
 def gcra(tat: float | None, now: float, rate: float, burst: int) -> tuple[float | None, float]:
     """(the new theoretical arrival time, or None when refused; the wait when refused)."""
@@ -198,6 +201,20 @@ class SqliteStore:
             (number, key, str(number), time.time()),
         )
 
+    def set_many(self, items: dict[str, str], ttl: int) -> None:
+        """Many `set`s in one transaction."""
+        if not items:
+            return
+        expires = time.time() + ttl
+        conn = self._connect()
+        with conn:  # one BEGIN … COMMIT
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                [(key, value, expires) for key, value in items.items()],
+            )
+
     def hold(self, key: str, owner: str, ttl: int) -> bool:
         """Take or renew a lease in one statement (free, expired, or already `owner`'s)."""
         now = time.time()
@@ -289,6 +306,15 @@ class RedisStore:
             self._k(key),
             number,
         )
+
+    def set_many(self, items: dict[str, str], ttl: int) -> None:
+        """Many `set`s in one pipeline."""
+        if not items:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for key, value in items.items():
+            pipe.set(self._k(key), value, ex=max(1, ttl))
+        pipe.execute()
 
     def hold(self, key: str, owner: str, ttl: int) -> bool:
         """Take or renew a lease in one Lua script (free, or already `owner`'s)."""

@@ -140,9 +140,12 @@ class Notifier:
         self.detector.remember(table, rows)
         today = datetime.now(UTC).date()
         if table.entity_set == "entitlements":
-            for row in rows:
-                for event in self.detector.bank_events(row, today):
-                    self.store.set(f"notify:told:{event.key}", "baseline", STATE_TTL)
+            told = {
+                f"notify:told:{event.key}": "baseline"
+                for row in rows
+                for event in self.detector.bank_events(row, today)
+            }
+            self.store.set_many(told, STATE_TTL)
         self.store.set(self._token_key(table), link, STATE_TTL)
         log.info("baseline of %s: %d rows; following its changes from now on", table.entity_set, len(rows))
 

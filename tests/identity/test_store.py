@@ -53,3 +53,21 @@ def test_sqlite_store_is_shared_by_processes(tmp_path: Path) -> None:
     for worker in workers:
         worker.join(timeout=30)
     assert parent.incr("shared", ttl=60) == 51
+
+
+def test_set_many_writes_every_key_and_replaces_old_values(store: Store) -> None:
+    store.set("many:a", "old", 60)
+    store.set_many({f"many:{n}": str(n) for n in range(500)} | {"many:a": "new"}, 60)
+    assert store.get("many:a") == "new" and store.get("many:499") == "499" and store.get("many:0") == "0"
+    store.set_many({}, 60)  # nothing to write is fine
+
+
+def test_a_lease_is_held_by_one_owner_until_it_expires(store: Store) -> None:
+    assert store.hold("lease:x", "first", 1) is True
+    assert store.hold("lease:x", "second", 1) is False
+    assert store.hold("lease:x", "first", 1) is True  # renewed by its owner
+    import time
+
+    time.sleep(1.2)
+    assert store.hold("lease:x", "second", 5) is True  # expired: the other takes it
+    assert store.get("lease:x") == "second"
