@@ -138,6 +138,11 @@ class LabelCatalog:
             with self._lock:
                 self._refreshing = False
             return
+        except Exception:  # a background thread must not die with the refresh marked as running
+            log.exception("option labels could not be read (unexpected error); the old labels stay")
+            with self._lock:
+                self._refreshing = False
+            return
         with self._lock:
             self._labels, self._limits = labels, limits
             self._loaded_at, self._refreshing = self._clock(), False

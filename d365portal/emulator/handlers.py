@@ -20,6 +20,7 @@ from d365portal.emulator.query import (
     MAX_PAGE_SIZE,
     Options,
     check_parameter,
+    is_number,
     next_link,
     page_from_index,
     read_skiptoken,
@@ -140,7 +141,7 @@ def get_collection(app: EmulatorApp, call: Call) -> Response:
     page_size = None
     if "odata.maxpagesize" in prefs:
         text = prefs["odata.maxpagesize"].strip('"')
-        if not text.isdigit() or int(text) < 1:
+        if not is_number(text) or int(text) < 1:
             raise errors.query_syntax(f"The odata.maxpagesize preference '{text}' is not valid.")
         page_size = min(int(text), MAX_PAGE_SIZE)
         applied.append(f"odata.maxpagesize={page_size}")
@@ -234,7 +235,7 @@ def get_related(app: EmulatorApp, call: Call) -> Response:
     if opts.top is not None:
         linked = linked[: opts.top]
     size = prefs.get("odata.maxpagesize", "").strip('"')
-    limit = min(int(size), MAX_PAGE_SIZE) if size.isdigit() and int(size) > 0 else MAX_PAGE_SIZE
+    limit = min(int(size), MAX_PAGE_SIZE) if is_number(size) and int(size) > 0 else MAX_PAGE_SIZE
     page, offset, last_id = 1, 0, None
     if "$skiptoken" in request.args:
         page, offset, last_id = read_skiptoken(request.args["$skiptoken"])
@@ -250,7 +251,7 @@ def get_related(app: EmulatorApp, call: Call) -> Response:
             chunk[-1][other.primary_key],
         )  # fmt: skip
     applied = [f"odata.include-annotations={prefs['odata.include-annotations']}"] if notes.any else []
-    if size.isdigit():
+    if is_number(size):
         applied.append(f"odata.maxpagesize={limit}")
     return json_response(answer, applied)
 

@@ -67,6 +67,11 @@ class Expansion:
     query: str = ""  # the nested options as a query string (for `<nav>@odata.nextLink`)
 
 
+def is_number(text: str) -> bool:
+    """Plain ASCII digits (`str.isdigit()` also takes "²" and other digits `int()` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def count_expansions(items: list[Expansion]) -> int:
     """Every $expand item of a query, nested ones included."""
     return sum(1 + count_expansions(item.options.expand) for item in items)
@@ -157,7 +162,7 @@ class QueryParser:
 
     @staticmethod
     def _int(text: str, option: str) -> int:
-        if not text.strip().isdigit():
+        if not is_number(text.strip()):
             raise errors.query_syntax(f"Invalid value '{text}' for {option} query option found.")
         return int(text)
 

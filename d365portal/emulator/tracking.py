@@ -20,7 +20,14 @@ from urllib.parse import quote
 from d365portal.emulator import errors
 from d365portal.emulator.definitions import CHANGE_TRACKED
 from d365portal.emulator.formatting import Annotations
-from d365portal.emulator.query import MAX_PAGE_SIZE, Options, make_skiptoken, read_skiptoken, serialize
+from d365portal.emulator.query import (
+    MAX_PAGE_SIZE,
+    Options,
+    is_number,
+    make_skiptoken,
+    read_skiptoken,
+    serialize,
+)
 from d365portal.emulator.responses import json_response
 from d365portal.emulator.schema import Table
 
@@ -77,7 +84,7 @@ def collection(
     since = read_token(app, request.args["$deltatoken"]) if "$deltatoken" in request.args else None
     size_text = prefs.get("odata.maxpagesize", "").strip('"')
     limit = (
-        min(int(size_text), MAX_PAGE_SIZE) if size_text.isdigit() and int(size_text) > 0 else MAX_PAGE_SIZE
+        min(int(size_text), MAX_PAGE_SIZE) if is_number(size_text) and int(size_text) > 0 else MAX_PAGE_SIZE
     )
     offset = read_skiptoken(request.args["$skiptoken"])[1] if "$skiptoken" in request.args else 0
     with app.store.lock:
@@ -115,6 +122,6 @@ def collection(
     applied = ["odata.track-changes"]
     if notes.any:
         applied.append(f"odata.include-annotations={prefs['odata.include-annotations']}")
-    if size_text.isdigit():
+    if is_number(size_text):
         applied.append(f"odata.maxpagesize={limit}")
     return json_response(answer, applied)

@@ -85,3 +85,14 @@ def test_one_row_carries_the_next_link_only_when_top_cut_the_collection(api: Api
     if len(whole["account_entitlement_Customer"]) > 1:
         assert "account_entitlement_Customer@odata.nextLink" in cut
     assert api.get(f"incidents({DEMO_CASE_ID})/title").status_code == 501
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1²"])
+def test_a_non_ascii_digit_in_top_or_a_page_size_is_a_400_not_a_crash(api: Api, value: str) -> None:
+    """`str.isdigit()` takes "²" and Arabic-Indic digits, `int()` does not (found by the fuzz test)."""
+    top = api.get("incidents", {"$select": "title", "$top": value})
+    assert top.status_code == 400 and "Invalid value" in top.json()["error"]["message"]
+    if value.isascii() or all(ord(c) < 256 for c in value):  # a header carries Latin-1 only
+        headers = {**api.headers(), "Prefer": f"odata.maxpagesize={value}"}
+        sized = api.get("incidents", {"$select": "title"}, headers=headers)
+        assert sized.status_code == 400

@@ -107,3 +107,28 @@ def test_a_label_the_tenant_changes_shows_after_the_refresh_interval_and_no_page
     ]
     assert len(pages) >= 4
     assert all(r.fields["dataverse_calls"] == 1 for r in pages), [r.getMessage() for r in pages]  # type: ignore[attr-defined]
+
+
+def test_an_unexpected_error_in_a_refresh_leaves_the_catalogue_able_to_refresh_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A background refresh that fails in an unforeseen way (not a Dataverse error) is logged, keeps the
+    labels it had, and does not leave the catalogue marked as refreshing forever."""
+
+    class Broken(LabelRepository):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def load(self) -> OptionLabels:
+            self.calls += 1
+            raise KeyError("PYTEST_CURRENT_TEST")  # what a racing os.environ iteration raised once
+
+    repository = Broken()
+    catalog = LabelCatalog(repository, max_age=3600)
+    catalog.refresh_now()
+    assert not catalog.loaded and "unexpected error" in caplog.text
+    catalog.ensure_fresh()  # not stuck: a new background attempt starts
+    deadline = time.monotonic() + 5
+    while repository.calls < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert repository.calls == 2
