@@ -191,7 +191,12 @@ def test_an_agents_comment_in_the_demo_puts_a_mail_in_the_outbox(tmp_path: Path)
     try:
         _wait(f"http://127.0.0.1:{portal_port}/healthz", {}, process)
         outbox = tmp_path / "var" / "outbox"
-        time.sleep(4)  # the notifier's baseline (its first poll) comes before the comment
+        from d365portal.identity.store import SqliteStore
+
+        store = SqliteStore(tmp_path / "var" / "identity.sqlite3")  # the demo's shared store
+        deadline = time.monotonic() + 30  # the notifier's baseline (its first poll) comes first
+        while store.get("notify:token:entitlements") is None and time.monotonic() < deadline:
+            time.sleep(0.2)
         body = {
             "description": "Ya encontramos la causa; le escribimos mañana.",
             "adx_portalcommentdirectioncode": 2,
