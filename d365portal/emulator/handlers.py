@@ -56,8 +56,12 @@ def preferences(request: Request) -> dict[str, str]:
     return prefs
 
 
-def options(app: EmulatorApp, request: Request, table: Table) -> Options:
-    """The query options ($select, $filter, …) of the request, checked against the table."""
+def options(app: EmulatorApp, request: Request, table: Table, *, tracking: bool = False) -> Options:
+    """The query options ($select, $filter, …) of the request, checked against the table. A delta
+    token belongs to a collection read only (`$count` on a delta link, a row or a related set with
+    one: not implemented, so 501 rather than an answer that ignores it)."""
+    if "$deltatoken" in request.args and not tracking:
+        raise errors.not_implemented("$deltatoken here (only a collection read follows a delta link)")
     return app.parser.parse(table, {k: v for k, v in request.args.items(multi=False)})
 
 
@@ -130,7 +134,7 @@ def close_incident(app: EmulatorApp, call: Call) -> Response:
 def get_collection(app: EmulatorApp, call: Call) -> Response:
     """GET /<set>: filtered, ordered, paged rows with the annotations asked for."""
     request, table = call.request, call.table_or_fail
-    opts = options(app, request, table)
+    opts = options(app, request, table, tracking=True)
     prefs = preferences(request)
     applied = []
     notes = Annotations.from_preference(prefs.get("odata.include-annotations"))

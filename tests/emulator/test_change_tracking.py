@@ -119,3 +119,11 @@ def test_the_followed_tables_have_change_tracking_enabled_in_their_metadata(api:
         assert item["ChangeTrackingEnabled"] is True, name
     contact = api.get("EntityDefinitions(LogicalName='contact')", {"$select": "ChangeTrackingEnabled"}).json()
     assert contact["ChangeTrackingEnabled"] is False
+
+
+def test_a_delta_token_elsewhere_than_a_collection_read_is_501_not_ignored(api: Api) -> None:
+    link = track(api, "incidents?$select=title").json()["@odata.deltaLink"]
+    token = parse_qs(urlsplit(link).query)["$deltatoken"][0]
+    assert api.get("incidents/$count", {"$deltatoken": token}).status_code == 501
+    one_row = api.get(f"incidents({DEMO_CASE_ID})", {"$select": "title", "$deltatoken": token})
+    assert one_row.status_code == 501
