@@ -22,7 +22,7 @@ import json
 import re
 import tempfile
 import uuid as uuidlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Literal
@@ -419,13 +419,4 @@ def _encode_into(source: IO[bytes], target: IO[bytes], piece: int = 3 * 65536) -
         if not chunk:
             return
         target.write(base64.b64encode(chunk))
-
-
-def entries_waiting(entries: Iterable[Entry]) -> bool:
-    """Whether the latest public entry is from staff (the customer's reply is awaited)."""
-    latest = None
-    for entry in entries:
-        if entry.kind != "resolution":
-            latest = entry
-    return latest is not None and latest.from_staff
 

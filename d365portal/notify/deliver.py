@@ -9,6 +9,8 @@ in the language of their last portal page (kept in the shared store), else the p
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
@@ -148,17 +150,13 @@ class Deliverer:
         return out
 
     # --- rendering ------------------------------------------------------------------------------
-    def _context(self, who: Recipient) -> Any:
-        from contextlib import contextmanager
-
-        @contextmanager
-        def language() -> Any:
-            lang = self.store.get(f"lang:{who.contact_id}") or self.settings.default_language
-            with self.app.test_request_context(base_url=str(self.settings.public_base_url)):
-                g.lang = lang
-                yield lang
-
-        return language()
+    @contextmanager
+    def _context(self, who: Recipient) -> Iterator[str]:
+        """A request context in the recipient's language (templates, `url_for`); yields the language."""
+        lang = self.store.get(f"lang:{who.contact_id}") or self.settings.default_language
+        with self.app.test_request_context(base_url=str(self.settings.public_base_url)):
+            g.lang = lang
+            yield lang
 
     def _link(self, endpoint: str, lang: str, **values: Any) -> str:
         return url_for(endpoint, lang=lang, _external=True, **values)

@@ -117,7 +117,9 @@ def init_app(app: Flask) -> None:
 
     app.url_value_preprocessor(_pull_language)
     app.url_defaults(_add_language)
-    app.jinja_env.globals.update(row_url_prefix=row_url_prefix, with_query=with_query)
+    app.jinja_env.globals.update(
+        row_url_prefix=row_url_prefix, with_query=with_query, human_size=case_activity.human_size
+    )
     app.jinja_env.filters["label"] = choice_label
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})
 

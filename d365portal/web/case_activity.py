@@ -126,7 +126,7 @@ def _page(
     form.form_token.data = issue_token(user, case.id, "comment")
     return render_template(
         "support/case.html", case=case, activity=activity, form=form, alert=alert,
-        actions=_allowed_actions(case), limits=limits(), human_size=human_size,
+        actions=_allowed_actions(case), limits=limits(),
     ), status  # fmt: skip
 
 
@@ -138,13 +138,16 @@ def _allowed_actions(case: Case) -> list[str]:
     return ["reopen"] if settings.case_reopen_enabled else []
 
 
-def _form_only(case_id: UUID, form: CommentForm, alert: str, status: int) -> tuple[str, int]:
-    """Dataverse cannot be read: only the form as typed, with the message."""
-    form.form_token.data = request.form.get("form_token", "")
-    return render_template(
-        "support/comment_only.html", case_id=case_id, form=form, alert=alert, limits=limits(),
-        human_size=human_size,
-    ), status  # fmt: skip
+def _form_only(
+    case_id: object, form: CommentForm, alert: str, status: int, *, body_read: bool = True
+) -> tuple[str, int]:
+    """Only the form as typed (its token kept), with the message: Dataverse cannot be read, is too
+    busy, or the body was too big to read (`body_read=False`: nothing of it can come back)."""
+    form.form_token.data = request.form.get("form_token", "") if body_read else ""
+    page = render_template(
+        "support/comment_only.html", case_id=case_id, form=form, alert=alert, limits=limits()
+    )
+    return page, status
 
 
 def _again(case_id: UUID, form: CommentForm, alert: str, status: int) -> tuple[str, int]:
@@ -171,12 +174,7 @@ def case(case_id: UUID) -> View:
 
 def _busy_comment() -> str:
     case_id = (request.view_args or {}).get("case_id")
-    form = CommentForm()
-    form.form_token.data = request.form.get("form_token", "")
-    return render_template(
-        "support/comment_only.html", case_id=case_id, form=form, alert=_("errors.busy"), limits=limits(),
-        human_size=human_size,
-    )  # fmt: skip
+    return _form_only(case_id, CommentForm(), _("errors.busy"), 429)[0]
 
 
 @bp.post("/case/<uuid:case_id>/comment")
@@ -223,13 +221,8 @@ def too_large(exc: RequestEntityTooLarge) -> tuple[str, int] | RequestEntityTooL
     if request.endpoint != "support.add_comment" or current_principal() is None:
         return exc
     case_id = (request.view_args or {}).get("case_id")
-    form = CommentForm(formdata=None)
     alert = _("conversation.request_too_big", size=human_size(_request_cap()))
-    form.form_token.data = ""
-    return render_template(
-        "support/comment_only.html", case_id=case_id, form=form, alert=alert, limits=limits(),
-        human_size=human_size,
-    ), 413  # fmt: skip
+    return _form_only(case_id, CommentForm(formdata=None), alert, 413, body_read=False)
 
 
 def _check_comment(text: str, uploads: list[FileStorage]) -> str | None:
@@ -367,4 +360,3 @@ def _perform(action: str, case_id: UUID, user: Principal, last_comment: str) -> 
         cases.cancel(case_id)
     else:
         cases.reopen(case_id)
-

@@ -63,12 +63,7 @@ def _overflow(page: Any) -> int:
 def _check(page: Any, url: str, problems: dict[str, list[str]]) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(url)
-    found = _serious_violations(page)
-    page.set_viewport_size({"width": 375, "height": 800})
-    if (extra := _overflow(page)) > 0:
-        found.append(f"{extra}px horizontal overflow at 375px")
-    if found:
-        problems[url] = found
+    _check_current(page, url, problems)
 
 
 def test_every_page_passes_axe_and_fits_375px(page: Any) -> None:
