@@ -29,12 +29,14 @@ PAGES = (
     "case",
     "comment",
     "download",
+    "case_action",
     "new_case_form",
     "associates",
     "associate_select",
     "submit",
     "hour_banks",
     "hour_bank",
+    "notifications",
     "sign_out",
 )
 
@@ -72,6 +74,10 @@ def classify(method: str, url: str) -> str:
         return "download"
     if "/support/case/" in path and path.endswith("/comment"):
         return "comment"
+    if "/support/case/" in path and path.rsplit("/", 1)[-1] in ("close", "cancel", "reopen"):
+        return "case_action"
+    if path.endswith("/profile/notifications"):
+        return "notifications"
     if "/support/case/" in path:
         return "case"
     if "/support" in path:
@@ -226,6 +232,20 @@ class Customer:
         if not files:
             raise JourneyError("comment: the attached file is not on the case page")
         self.fetch("GET", files[-1])
+        self.close_and_reopen(shown)
+
+    def close_and_reopen(self, case_page: requests.Response) -> None:
+        """Cerrar caso (its confirmation, then Sí) and Reabrir caso the same way: the case ends open.
+        A colleague of the same account may close or reopen it meanwhile: the portal then sends the
+        confirmation back to the case page, and the walk goes on from there."""
+        page = case_page
+        for action in ("close", "reopen"):
+            links = html.links_matching(page.text, page.url, f"/{action}")
+            if not links:
+                return  # someone else already moved the case on
+            confirm = self.fetch("GET", links[0])
+            form = html.form_with(confirm.text, action_part=f"/{action}")
+            page = confirm if form is None else self.submit(form, confirm.url, page="case_action")
 
     def submit_files(
         self,
@@ -304,6 +324,7 @@ class Customer:
         self.reply(case_page)
         self.new_case()
         detail = self.hour_banks()
+        self.fetch("GET", f"/{LANG}/profile/notifications")
         self.sign_out(detail)
 
 

@@ -48,6 +48,8 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
         "case",
         "comment",
         "download",
+        "case_action",
+        "notifications",
         "new_case_form",
         "associates",
         "associate_select",
