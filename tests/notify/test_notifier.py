@@ -201,3 +201,45 @@ def test_dataverse_down_is_waited_out(notifier: Notifier, agent: Agent, inbox: I
     emulator.faults.clear()
     notifier.poll_once()
     assert len(inbox.wait_for(1)) == 1
+
+
+def test_a_contact_without_a_portal_account_gets_nothing(
+    notifier: Notifier, agent: Agent, inbox: Inbox, emulator: Any
+) -> None:
+    emulator.store.update("contacts", DEMO_CONTACT_ID, {"adx_identity_username": None})
+    agent.comment("para alguien sin cuenta del portal")
+    notifier.poll_once()
+    assert inbox.wait_for(1, timeout=0.5) == []
+
+
+def test_an_hour_bank_ending_within_thirty_days_is_told_once(
+    tmp_path: Path, agent: Agent, inbox: Inbox, emulator: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    def in_days(days: int) -> str:
+        return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%d")
+
+    # The demo's 2026 bank already ends within 30 days: at a baseline that is no news. Move it away first.
+    emulator.store.update("entitlements", DEMO_ACTIVE_ENTITLEMENT_ID, {"enddate": in_days(200)})
+    worker = Notifier(notifier_app(tmp_path, emulator.url, inbox.url), sleep=lambda seconds: None)
+    worker.poll_once()
+    agent.patch(f"entitlements({DEMO_ACTIVE_ENTITLEMENT_ID})", {"enddate": in_days(10)})
+    worker.poll_once()
+    messages = inbox.wait_for(1)
+    assert messages and all(m["Subject"] == "«Bolsa de horas 2026» vence pronto" for m in messages)
+    told = len(messages)
+    agent.patch(f"entitlements({DEMO_ACTIVE_ENTITLEMENT_ID})", {"description": "otra edición"})
+    worker.poll_once()
+    assert len(inbox.wait_for(told + 1, timeout=0.5)) == told
+
+
+def test_dataverse_throttling_is_waited_out_for_its_retry_after(
+    notifier: Notifier, agent: Agent, inbox: Inbox, emulator: Any
+) -> None:
+    agent.comment("durante el límite")
+    emulator.faults.set(throttle_ratio=1.0, throttle_retry_after=4)
+    assert notifier.poll_once() >= 4  # Dataverse's Retry-After, not a guess
+    emulator.faults.clear()
+    notifier.poll_once()
+    assert len(inbox.wait_for(1)) == 1
