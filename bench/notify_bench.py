@@ -11,7 +11,6 @@ beyond the polls.
 from __future__ import annotations
 
 import secrets
-import socket
 import statistics
 import tempfile
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 import requests
 
 from bench.measure import EmulatorProbe
+from bench.processes import free_port
 
 QUIET_SECONDS = 20.0
 POLL_SECONDS = 2.0
@@ -38,12 +38,6 @@ class _Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def notifier_run(
     probe: EmulatorProbe, cases: str, comments: int = 10, quiet_seconds: float = QUIET_SECONDS
 ) -> dict[str, Any]:
@@ -55,7 +49,7 @@ def notifier_run(
     from d365portal.notify.runner import Notifier
     from d365portal.settings import Settings
 
-    inbox, port = _Inbox(), _free_port()
+    inbox, port = _Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     var = Path(tempfile.mkdtemp(prefix="d365bench-notify-"))
