@@ -150,6 +150,19 @@ class Settings(BaseSettings):
     case_cancel_enabled: bool = False
     case_reopen_enabled: bool = True
 
+    # --- Company roles (issue 15) -------------------------------------------------------------
+    # Power Pages web roles (adx_webrole) whose names give the three levels; the highest held wins.
+    role_contact: str = Field("Contacto", min_length=1, max_length=100)
+    role_company: str = Field("Empresa", min_length=1, max_length=100)
+    role_company_admin: str = Field("Administrador de la empresa", min_length=1, max_length=100)
+    # The level of a contact holding none of the three (company: what every user saw before roles).
+    role_default_level: Literal["contact", "company"] = "company"
+    # Whether Contacto-level users see their company's hour banks.
+    contact_level_hour_banks: bool = False
+    # A signed-in user's rights are re-read from Dataverse at each page view (0), or at most once in
+    # this many seconds: a role removed in Dynamics then takes effect within that time.
+    rights_recheck_seconds: int = Field(0, ge=0, le=3600)
+
     # --- The notifier (`d365portal notify`, issue 14) -----------------------------------------
     notify_poll_seconds: float = Field(15.0, gt=0, le=3600)
     # Another notifier takes over within this time when the one working dies.

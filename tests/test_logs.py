@@ -181,6 +181,7 @@ def test_a_real_page_logs_its_one_dataverse_call(
             full_name="Lorena Melo Hernandez",
             username="lmelo",
             email="lmelo@inovait.co",
+            level=3,
         ).to_session()
     capsys.readouterr()
     emulator.stats.reset()
@@ -188,7 +189,8 @@ def test_a_real_page_logs_its_one_dataverse_call(
     assert response.status_code == 200
     (line,) = request_lines(capsys.readouterr().out)
     assert "GET /es-ES/support/ 200 " in line
-    assert emulator.stats.snapshot()["total"] == 1 and "dataverse=1/" in line
+    # The list's own request and the re-read of the user's rights (DESIGN.md decision 20).
+    assert emulator.stats.snapshot()["total"] == 2 and "dataverse=2/" in line
 
 
 def test_retries_are_counted_in_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
     from d365portal.crm.labels import LabelCatalog
+    from d365portal.crm.roles import RoleNames, RoleRepository
     from d365portal.dataverse.client import DataverseClient
-    from d365portal.settings import FieldMap
+    from d365portal.settings import FieldMap, Settings
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Crm:
     contacts: ContactRepository
     entitlements: EntitlementRepository
     conversation: ConversationRepository
+    roles: RoleRepository
 
 
 def validate_fieldmap(fieldmap: object) -> FieldMap:
@@ -49,13 +51,16 @@ def validate_fieldmap(fieldmap: object) -> FieldMap:
     return fieldmap
 
 
-def build_crm(client: DataverseClient, fieldmap: object, web_note_prefix: str = "*WEB*") -> Crm:
+def build_crm(
+    client: DataverseClient, fieldmap: object, web_note_prefix: str = "*WEB*", roles: RoleNames | None = None
+) -> Crm:
     """Wire the repositories onto one client and the tenant's field map (validated here)."""
     from d365portal.crm.accounts import AccountRepository
     from d365portal.crm.cases import CaseRepository
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
+    from d365portal.crm.roles import RoleNames, RoleRepository
 
     fieldmap = validate_fieldmap(fieldmap)
     return Crm(
@@ -65,7 +70,19 @@ def build_crm(client: DataverseClient, fieldmap: object, web_note_prefix: str = 
         contacts=ContactRepository(client, fieldmap),
         entitlements=EntitlementRepository(client, fieldmap),
         conversation=ConversationRepository(client, fieldmap, web_note_prefix),
+        roles=RoleRepository(client, fieldmap, roles or RoleNames()),
     )
+
+
+def role_names(settings: Settings) -> RoleNames:
+    """The web role names of each level, and the default level, from the settings."""
+    from d365portal.crm.models import Level
+    from d365portal.crm.roles import RoleNames
+
+    return RoleNames(
+        contact=settings.role_contact, company=settings.role_company, admin=settings.role_company_admin,
+        default=Level.from_key(settings.role_default_level),
+    )  # fmt: skip
 
 
 def crm(app: Flask | None = None) -> Crm:
@@ -90,7 +107,9 @@ def init_app(app: Flask) -> None:
     settings = app.config["SETTINGS"]
     client = build_client(settings)
     app.extensions["dataverse"] = client
-    app.extensions["crm"] = build_crm(client, settings.fieldmap, settings.web_note_prefix)
+    app.extensions["crm"] = build_crm(
+        client, settings.fieldmap, settings.web_note_prefix, role_names(settings)
+    )
     catalog = LabelCatalog(LabelRepository(client), max_age=settings.metadata_refresh_seconds)
     app.extensions["labels"] = catalog
     # Loaded (and later refreshed) in the background, started by the first request of the process:

@@ -35,13 +35,22 @@ WHICH_FILTERS: dict[str, odata.Expr | None] = {
 ORIGIN_WEB = 3
 
 
-def scope_filter(scope: Scope, fieldmap: FieldMap) -> odata.Expr:
+def company_filter(scope: Scope, fieldmap: FieldMap) -> odata.Expr:
     """Rows whose customer is the account or one of its associated end customers."""
     parent = r.lookup_column(fieldmap.associate_parent_column)
     return odata.or_(
         odata.eq("_customerid_value", scope.account_id),
         odata.eq(f"customerid_account/{parent}", scope.account_id),
     )
+
+
+def scope_filter(scope: Scope, fieldmap: FieldMap) -> odata.Expr:
+    """The cases `scope` may see: the company's, and at Contacto level (or "Mis casos") only those
+    whose contact is the user."""
+    company = company_filter(scope, fieldmap)
+    if scope.own_cases_only:
+        return odata.and_(company, odata.eq("_primarycontactid_value", scope.contact_id))
+    return company
 
 
 def case_columns(fieldmap: FieldMap, *, detail: bool = False) -> list[str]:

@@ -9,9 +9,10 @@ from uuid import UUID
 
 from d365portal.crm import records as r
 from d365portal.crm.models import Contact, Credentials, Lookup
+from d365portal.crm.roles import role_names_of, roles_expand
 from d365portal.dataverse import odata
 from d365portal.dataverse.client import DataverseClient
-from d365portal.dataverse.errors import NotFound
+from d365portal.dataverse.errors import Conflict, NotFound
 from d365portal.settings import FieldMap
 
 PARENT_ACCOUNT_NAV = "parentcustomerid_account"
@@ -39,7 +40,8 @@ def identity_column(fieldmap: FieldMap, field: str) -> str:
 
 def contact_columns(fieldmap: FieldMap, *, with_hash: bool = False) -> list[str]:
     """The contact columns the portal reads; the password hash only on the sign-in path."""
-    columns = ["contactid", "fullname", "firstname", "lastname", "emailaddress1", "_parentcustomerid_value"]
+    columns = ["contactid", "fullname", "firstname", "lastname", "emailaddress1", "_parentcustomerid_value",
+               "statecode"]  # fmt: skip
     columns += [identity_column(fieldmap, f) for f in IDENTITY_FIELDS if f != "password_hash"]
     if with_hash:
         columns.append(identity_column(fieldmap, "password_hash"))
@@ -69,7 +71,14 @@ def contact_from_row(row: r.Row, fieldmap: FieldMap) -> Contact:
         lockout_end=r.timestamp(row, col["lockout_end"]),
         email_confirmed=r.boolean(row, col["email_confirmed"]),
         last_successful_login=r.timestamp(row, col["last_successful_login"]),
+        web_roles=role_names_of(row),
+        active=row.get("statecode") in (0, None),
     )
+
+
+def contact_expand() -> str:
+    """What every contact read brings along: the parent account's name and the active web roles."""
+    return ",".join((odata.expand(PARENT_ACCOUNT_NAV, select_=["name"]), roles_expand()))
 
 
 def _column_value(value: Any) -> Any:
@@ -91,7 +100,7 @@ class ContactRepository:
         params: dict[str, str | int] = {
             "$select": odata.select(contact_columns(self._fieldmap, with_hash=with_hash)),
             "$filter": where.text,
-            "$expand": odata.expand(PARENT_ACCOUNT_NAV, select_=["name"]),
+            "$expand": contact_expand(),
         }
         if top is not None:
             params["$top"] = top
@@ -144,7 +153,7 @@ class ContactRepository:
         params = {
             "$select": odata.select(contact_columns(self._fieldmap)),
             "$filter": odata.ne(identity_column(self._fieldmap, "username"), None).text,
-            "$expand": odata.expand(PARENT_ACCOUNT_NAV, select_=["name"]),
+            "$expand": contact_expand(),
         }
         # One request up to 5000 users; beyond that the command follows @odata.nextLink.
         rows = self._client.iterate("contacts", params, page_size=PORTAL_USERS_PAGE)
@@ -172,3 +181,41 @@ class ContactRepository:
         body = {identity_column(self._fieldmap, k): _column_value(v) for k, v in changes.items()}
         body["emailaddress1"] = email.strip()
         self._client.update("contacts", UUID(str(contact_id)), body)
+
+    # --- the company's people (issue 15) ------------------------------------------------------------
+    def company_people(self, account_id: UUID) -> list[Contact]:
+        """Every active contact of the account, with identity columns and web roles, by name: the
+        company admin's list, in one request."""
+        where = odata.and_(
+            odata.eq("_parentcustomerid_value", UUID(str(account_id))), odata.eq("statecode", 0)
+        )
+        params: dict[str, str | int] = {
+            "$select": odata.select(contact_columns(self._fieldmap)),
+            "$filter": where.text,
+            "$expand": contact_expand(),
+            "$orderby": odata.orderby([("fullname", "asc"), ("contactid", "asc")]),
+        }
+        rows = self._client.iterate("contacts", params, page_size=PORTAL_USERS_PAGE)
+        return [contact_from_row(row, self._fieldmap) for row in rows]
+
+    def create_in_account(
+        self, contact_id: UUID, account_id: UUID, first: str, last: str, email: str
+    ) -> bool:
+        """Create a contact under the account with the id the portal chose (a retry is not a second
+        contact: PATCH with If-None-Match); False when that id exists already."""
+        body = {
+            "firstname": first.strip(), "lastname": last.strip(), "emailaddress1": email.strip(),
+            "parentcustomerid_account@odata.bind": odata.bind("accounts", UUID(str(account_id))),
+        }  # fmt: skip
+        try:
+            self._client.upsert("contacts", UUID(str(contact_id)), body, create_only=True)
+        except Conflict:
+            return False
+        return True
+
+    def add_note(self, contact_id: UUID, subject: str, text: str) -> None:
+        """An audit note on the contact's timeline in Dynamics."""
+        self._client.create("annotations", {
+            "subject": subject, "notetext": text,
+            "objectid_contact@odata.bind": odata.bind("contacts", UUID(str(contact_id))),
+        })  # fmt: skip

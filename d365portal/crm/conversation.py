@@ -301,7 +301,7 @@ class ConversationRepository:
         (missing, another case, an internal note, out of scope), checked on the one answer."""
         parent = r.lookup_column(self._fieldmap.associate_parent_column)
         account = odata.expand("customerid_account", select_=("accountid", parent))
-        case = ("incidentid", "_customerid_value")
+        case = ("incidentid", "_customerid_value", "_primarycontactid_value")
         params = {
             "$select": "filename,mimetype,documentbody,notetext,_objectid_value",
             "$expand": ",".join((
@@ -362,8 +362,12 @@ def _attachment(row: r.Row) -> Attachment:
 
 
 def _in_scope(incident: r.Row, scope: Scope, parent_column: str) -> bool:
+    """The same rule as `scope_filter`, on an expanded case: the company's, and the user's own at
+    Contacto level."""
     customer = str(incident.get("_customerid_value") or "")
     account = incident.get("customerid_account") or {}
+    if scope.own_cases_only and str(incident.get("_primarycontactid_value") or "") != str(scope.contact_id):
+        return False
     return str(scope.account_id) in (customer, str(account.get(parent_column) or ""))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from d365portal.crm import records as r
-from d365portal.crm.cases import case_from_row, scope_filter
+from d365portal.crm.cases import case_from_row, company_filter
 from d365portal.crm.models import Entitlement, Scope
 from d365portal.dataverse import odata
 from d365portal.dataverse.client import DataverseClient
@@ -60,24 +60,39 @@ class EntitlementRepository:
         self._fieldmap = fieldmap
 
     def list_for(self, scope: Scope) -> list[Entitlement]:
-        """Every entitlement in scope, ordered by state (↑) then name."""
+        """Every entitlement in scope, ordered by state (↑) then name (none, without a request, for a
+        user whose level does not show hour banks)."""
+        if not scope.hour_banks:
+            return []
         params = {
             "$select": odata.select(ENTITLEMENT_COLUMNS),
-            "$filter": scope_filter(scope, self._fieldmap).text,
+            "$filter": company_filter(scope, self._fieldmap).text,
             "$orderby": odata.orderby([("statecode", "asc"), ("name", "asc")]),
         }
         rows = self._client.get("entitlements", params).get("value", [])
         return [entitlement_from_row(row, self._fieldmap) for row in rows]
 
     def get_for(self, scope: Scope, entitlement_id: UUID) -> Entitlement:
-        """One entitlement in scope with its linked cases; `NotFound` when missing or out of scope."""
+        """One entitlement in scope with its linked cases; `NotFound` when missing or out of scope.
+        A Contacto user who may see hour banks sees only their own cases among the linked ones."""
+        if not scope.hour_banks:
+            raise NotFound(
+                f"entitlement {entitlement_id}: hour banks are not shown at this level", status=404
+            )
         where = odata.and_(
-            odata.eq("entitlementid", UUID(str(entitlement_id))), scope_filter(scope, self._fieldmap)
+            odata.eq("entitlementid", UUID(str(entitlement_id))), company_filter(scope, self._fieldmap)
         )
         params = {
             "$select": odata.select(ENTITLEMENT_COLUMNS),
             "$filter": where.text,
-            "$expand": odata.expand(CASES_NAV, select_=LINKED_CASE_COLUMNS, orderby_=[("createdon", "desc")]),
+            "$expand": odata.expand(
+                CASES_NAV,
+                select_=LINKED_CASE_COLUMNS,
+                orderby_=[("createdon", "desc")],
+                filter_=odata.eq("_primarycontactid_value", scope.contact_id)
+                if scope.own_cases_only
+                else None,
+            ),
         }
         rows = self._client.get("entitlements", params).get("value", [])
         if not rows:

@@ -9,7 +9,7 @@ Dates are UTC `datetime`s (the web layer formats them in the portal's time zone)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import IntEnum
 from typing import Generic, Literal, TypeVar
@@ -122,6 +122,15 @@ class Contact(Record):
     lockout_end: datetime | None = None
     email_confirmed: bool = False
     last_successful_login: datetime | None = None
+    web_roles: tuple[str, ...] = ()  # names of the contact's active Power Pages web roles
+    active: bool = True  # statecode Active
+
+    def locked_out(self, now: datetime | None = None) -> bool:
+        """A lockout end in the future."""
+        if self.lockout_end is None:
+            return False
+        end = self.lockout_end if self.lockout_end.tzinfo else self.lockout_end.replace(tzinfo=UTC)
+        return end > (now or datetime.now(UTC))
 
 
 class Credentials(BaseModel):
@@ -165,12 +174,52 @@ class Entitlement(Record):
         return self.total_terms - self.remaining_terms
 
 
+class Level(IntEnum):
+    """What a portal user may see and do in their company, lowest first."""
+
+    CONTACT = 1
+    COMPANY = 2
+    ADMIN = 3
+
+    @property
+    def key(self) -> str:
+        """The level's name in settings, messages and forms."""
+        return {Level.CONTACT: "contact", Level.COMPANY: "company", Level.ADMIN: "admin"}[self]
+
+    @classmethod
+    def from_key(cls, key: str) -> Level:
+        """The level named `key` (contact, company, admin); ValueError otherwise."""
+        for level in cls:
+            if level.key == key:
+                return level
+        raise ValueError(f"unknown level {key!r}")
+
+
 @dataclass(frozen=True)
 class Scope:
-    """Who is asking: a contact and its account; what it may see is the account and its associates."""
+    """Who is asking and what they may see: the cases of the account and its associated end customers
+    (Empresa and above), or only those where they are the contact (Contacto, or "Mis casos" at any
+    level); hour banks at Contacto level only where the tenant allows it."""
 
     contact_id: UUID
     account_id: UUID
+    level: Level = Level.COMPANY
+    mine_only: bool = False
+    contact_hour_banks: bool = False
+
+    @property
+    def own_cases_only(self) -> bool:
+        """Only the cases where this contact is the contact."""
+        return self.mine_only or self.level < Level.COMPANY
+
+    @property
+    def hour_banks(self) -> bool:
+        """May this user see the company's hour banks."""
+        return self.level >= Level.COMPANY or self.contact_hour_banks
+
+    def mine(self) -> Scope:
+        """The same user, limited to their own cases ("Mis casos")."""
+        return Scope(self.contact_id, self.account_id, self.level, True, self.contact_hour_banks)
 
 
 T = TypeVar("T")

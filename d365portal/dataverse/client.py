@@ -359,6 +359,22 @@ class DataverseClient:
         headers = {"If-Match": etag} if etag else None
         self._request("DELETE", odata.entity_path(entity_set, record_id), headers=headers)
 
+    def associate(
+        self, entity_set: str, record_id: UUID, navigation: str, other_set: str, other_id: UUID
+    ) -> None:
+        """Link two rows through an N:N relationship: `POST <set>(<id>)/<nav>/$ref` (Web API
+        "Associate and disassociate table rows"). Safe to retry: an association
+        that exists already is Dataverse's 0x80040237 (a `DataverseError`)."""
+        path = f"{odata.entity_path(entity_set, record_id)}/{odata.identifier(navigation)}/$ref"
+        other = self.base_url + odata.entity_path(other_set, other_id)
+        self._request("POST", path, json={"@odata.id": other}, retry_safe=True)
+
+    def disassociate(self, entity_set: str, record_id: UUID, navigation: str, other_id: UUID) -> None:
+        """Remove an N:N link: `DELETE <set>(<id>)/<nav>(<other id>)/$ref` (safe to repeat)."""
+        link = f"{odata.identifier(navigation)}({odata.guid(other_id)})"
+        path = f"{odata.entity_path(entity_set, record_id)}/{link}/$ref"
+        self._request("DELETE", path)
+
     def call_function(self, name: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         """An unbound function (GET), e.g. WhoAmI."""
         return self.get(odata.identifier(name), params, annotations=False)

@@ -21,7 +21,16 @@ from d365portal.emulator.seed import (
     DEMO_CASE_NUMBER,
     DEMO_CASE_TITLE,
     DEMO_CASES_ENTITLEMENT_ID,
+    DEMO_COMPANY_LEVEL_EMAIL,
+    DEMO_COMPANY_LEVEL_ID,
+    DEMO_COMPANY_LEVEL_USERNAME,
     DEMO_CONTACT_ID,
+    DEMO_CONTACT_LEVEL_CASE_ID,
+    DEMO_CONTACT_LEVEL_CASE_NUMBER,
+    DEMO_CONTACT_LEVEL_CASE_TITLE,
+    DEMO_CONTACT_LEVEL_EMAIL,
+    DEMO_CONTACT_LEVEL_ID,
+    DEMO_CONTACT_LEVEL_USERNAME,
     DEMO_EMAIL,
     DEMO_ENTITLEMENT_ID,
     DEMO_EXPIRED_ENTITLEMENT_ID,
@@ -40,6 +49,11 @@ from d365portal.emulator.seed import (
     OTHER_PASSWORD,
     OTHER_USERNAME,
     SEED_NAMESPACE,
+    WEB_ROLE_AUTHENTICATED,
+    WEB_ROLE_COMPANY,
+    WEB_ROLE_COMPANY_ADMIN,
+    WEB_ROLE_CONTACT,
+    WEB_ROLE_IDS,
     Row,
     seed_id,
 )
@@ -148,6 +162,22 @@ def _contacts() -> list[Row]:
         ),
         contact_row(DEMO_SONIA_ID, "Sonia", "", "sonia@nombreasociado.co", DEMO_ASSOCIATE_ID),
         contact_row(DEMO_SECOND_CONTACT_ID, "Andrés", "Gómez", "agomez@inovait.co", DEMO_ACCOUNT_ID),
+        contact_row(
+            DEMO_CONTACT_LEVEL_ID,
+            "Diana",
+            "Parra Ruiz",
+            DEMO_CONTACT_LEVEL_EMAIL,
+            DEMO_ACCOUNT_ID,
+            **portal_user(DEMO_CONTACT_LEVEL_USERNAME, DEMO_PASSWORD),
+        ),
+        contact_row(
+            DEMO_COMPANY_LEVEL_ID,
+            "Julián",
+            "Rojas Vega",
+            DEMO_COMPANY_LEVEL_EMAIL,
+            DEMO_ACCOUNT_ID,
+            **portal_user(DEMO_COMPANY_LEVEL_USERNAME, DEMO_PASSWORD),
+        ),
         contact_row(
             OTHER_CONTACT_ID,
             "Carlos",
@@ -385,7 +415,7 @@ def build_demo_rows() -> dict[str, list[Row]]:
         statuscode=1,
         prioritycode=2,
     )
-    cases = [manual_case, *_generated_cases(), *_other_cases()]
+    cases = [manual_case, *_colleague_cases(), *_generated_cases(), *_other_cases()]
     accounts = _accounts()
     accounts[0]["primarycontactid@odata.bind"] = f"/contacts({DEMO_CONTACT_ID})"
     for account in accounts:
@@ -400,5 +430,38 @@ def build_demo_rows() -> dict[str, list[Row]]:
         "accounts": accounts,
         "entitlements": _entitlements(cases),
         "incidents": cases,
+        "adx_webrole_contactset": web_role_links(),
         **conversation_rows(),
     }
+
+
+def _colleague_cases() -> list[Row]:
+    """Diana Parra's own cases (she is at Contacto level: these are all she sees)."""
+    return [
+        _case(
+            DEMO_CONTACT_LEVEL_CASE_ID, DEMO_CONTACT_LEVEL_CASE_NUMBER, DEMO_CONTACT_LEVEL_CASE_TITLE,
+            DEMO_ACCOUNT_ID, DEMO_CONTACT_LEVEL_ID, "2026-10-05T14:10:00Z", statecode=0, statuscode=1,
+        ),
+        _case(
+            seed_id("case:dparra-2"), "CAS-02388-DPARR2", "Cambio de contraseña del correo corporativo",
+            DEMO_ACCOUNT_ID, DEMO_CONTACT_LEVEL_ID, "2026-08-19T15:30:00Z", statecode=1, statuscode=5,
+        ),
+    ]  # fmt: skip
+
+
+def web_role_links() -> list[Row]:
+    """Who holds which web role: lmelo administers INOVAIT, Diana is at Contacto, Julián at Empresa,
+    Carlos administers Andes; every portal user also has Power Pages' Authenticated Users role."""
+    holders = [
+        (DEMO_CONTACT_ID, WEB_ROLE_COMPANY_ADMIN), (DEMO_CONTACT_LEVEL_ID, WEB_ROLE_CONTACT),
+        (DEMO_COMPANY_LEVEL_ID, WEB_ROLE_COMPANY), (OTHER_CONTACT_ID, WEB_ROLE_COMPANY_ADMIN),
+    ]  # fmt: skip
+    holders += [(contact, WEB_ROLE_AUTHENTICATED) for contact, _ in list(holders)]
+    return [
+        {
+            "adx_webrole_contactid": uuid5(SEED_NAMESPACE, f"webrole-link:{contact}:{role}"),
+            "adx_webroleid": str(WEB_ROLE_IDS[role]),
+            "contactid": str(contact),
+        }
+        for contact, role in holders
+    ]

@@ -21,6 +21,7 @@ from d365portal.emulator.query import (
     Options,
     check_parameter,
     is_number,
+    linked_through,
     next_link,
     page_from_index,
     read_skiptoken,
@@ -30,7 +31,7 @@ from d365portal.emulator.query import (
     sort_rows,
 )
 from d365portal.emulator.responses import JSON_TYPE, json_response, no_content, odata_headers
-from d365portal.emulator.schema import READ_ONLY_SETS, Table
+from d365portal.emulator.schema import READ_ONLY_SETS, ManyToMany, Table
 from d365portal.emulator.seed import APPLICATION_USER_ID, ORGANIZATION_ID
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -222,7 +223,7 @@ def get_related(app: EmulatorApp, call: Call) -> Response:
     """GET /<set>(<id>)/<collection navigation>: the related rows (the URL in `<nav>@odata.nextLink`),
     with $select/$filter/$orderby/$top and paging like any collection."""
     request, table, row_id = call.request, call.table_or_fail, call.row_id
-    nav = table.collections.get(call.tail or "")
+    nav = table.collections.get(call.tail or "") or table.many_to_many.get(call.tail or "")
     if nav is None:
         raise errors.not_implemented(f"the path segment '{call.tail}' (properties, $ref, bound operations)")
     if row_id not in app.store.rows(table.entity_set):
@@ -232,8 +233,11 @@ def get_related(app: EmulatorApp, call: Call) -> Response:
     prefs = preferences(request)
     notes = Annotations.from_preference(prefs.get("odata.include-annotations"))
     rows = app.store.rows(other.entity_set)
-    back = f"_{nav.column}_value"
-    linked = [rows[i] for i in app.store.index(other.entity_set, back).get(row_id, set()) if i in rows]
+    if isinstance(nav, ManyToMany):
+        ids = linked_through(app.store, nav, row_id)
+    else:
+        ids = app.store.index(other.entity_set, f"_{nav.column}_value").get(row_id, set())
+    linked = [rows[i] for i in ids if i in rows]
     linked = [r for r in linked if opts.predicate is None or opts.predicate(r)]
     linked = sort_rows(app.store, linked, other, opts.orderby)
     if opts.top is not None:

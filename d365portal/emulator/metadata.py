@@ -47,6 +47,7 @@ ES: Labels = {
         "statuscode": {1: "Abierta", 2: "Completada", 3: "Cancelada"},
         "adx_portalcommentdirectioncode": {1: "Entrante", 2: "Saliente"},
     },
+    "adx_webroles": {"statecode": {0: "Activo", 1: "Inactivo"}, "statuscode": {1: "Activo", 2: "Inactivo"}},
     "activityparties": {"participationtypemask": dict(enumerate(
         ("Remitente", "Destinatario", "Destinatario CC", "Destinatario CCO", "Asistente requerido",
          "Asistente opcional", "Organizador", "Referente", "Cliente", "Recurso"), start=1))},
@@ -86,6 +87,7 @@ EN: Labels = {
         "statuscode": {1: "Open", 2: "Completed", 3: "Canceled"},
         "adx_portalcommentdirectioncode": {1: "Incoming", 2: "Outgoing"},
     },
+    "adx_webroles": {"statecode": {0: "Active", 1: "Inactive"}, "statuscode": {1: "Active", 2: "Inactive"}},
     "activityparties": {"participationtypemask": dict(enumerate(
         ("Sender", "To Recipient", "CC Recipient", "BCC Recipient", "Required attendee",
          "Optional attendee", "Organizer", "Regarding", "Customer", "Resource"), start=1))},
@@ -99,6 +101,7 @@ STATES: dict[str, dict[int, tuple[int, ...]]] = {
     "contacts": {0: (1,), 1: (2,)},
     "incidentresolutions": {0: (1,), 1: (2,), 2: (3,)},
     "adx_portalcomments": {0: (1,), 1: (2,), 2: (3,)},
+    "adx_webroles": {0: (1,), 1: (2,)},
 }
 
 STATE_ENUM_NAMES = {"incidents": "IncidentState", "entitlements": "EntitlementState"}

@@ -12,7 +12,7 @@ from d365portal.emulator import errors
 from d365portal.emulator.filters import Candidates, FilterCompiler, Predicate
 from d365portal.emulator.formatting import Annotations, Formatter
 from d365portal.emulator.indexes import sort_key
-from d365portal.emulator.schema import Table
+from d365portal.emulator.schema import ManyToMany, Table
 from d365portal.emulator.store import LOGICAL, Store
 
 MAX_PAGE_SIZE = 5000
@@ -64,6 +64,7 @@ class Expansion:
     lookup_key: str | None = None  # single-valued: the lookup column read name
     target: str | None = None
     back_column: str | None = None  # collection-valued: the column of the related rows
+    through: ManyToMany | None = None  # N:N: the relationship whose intersect rows link them
     query: str = ""  # the nested options as a query string (for `<nav>@odata.nextLink`)
 
 
@@ -221,9 +222,15 @@ class QueryParser:
                     raise errors.query_syntax(SINGLE_VALUED_EXPAND_OPTIONS)
                 options = self.parse(other, nested, nested=True)
                 query = "&".join(f"{k.strip()}={quote(v, safe=',()/$=')}" for k, v in nested.items())
-                items.append(
-                    Expansion(name, other, options, back_column=f"_{nav.column}_value", query=query)
-                )
+                items.append(Expansion(name, other, options, back_column=f"_{nav.column}_value", query=query))
+            elif name in table.many_to_many:
+                link = table.many_to_many[name]
+                other = self.store.tables[link.entity_set]
+                if "$expand" in {key.strip() for key in nested}:
+                    raise errors.not_implemented("$expand nested in a many-to-many $expand")
+                options = self.parse(other, nested, nested=True)
+                query = "&".join(f"{k.strip()}={quote(v, safe=',()/$=')}" for k, v in nested.items())
+                items.append(Expansion(name, other, options, through=link, query=query))
             else:
                 raise errors.unknown_property(name, table.logical_name)
         return items
@@ -364,7 +371,10 @@ def serialize(
             )
         else:
             related_rows = store.rows(item.table.entity_set)
-            linked = store.index(item.table.entity_set, item.back_column or "").get(row_id, set())
+            if item.through is not None:
+                linked = linked_through(store, item.through, row_id)
+            else:
+                linked = store.index(item.table.entity_set, item.back_column or "").get(row_id, set())
             children = [
                 related_rows[i]
                 for i in linked
@@ -383,6 +393,13 @@ def serialize(
                 url = f"{link_base}{table.entity_set}({row_id})/{item.name}{query}"
                 out[f"{item.name}@odata.nextLink"] = url
     return out
+
+
+def linked_through(store: Store, link: ManyToMany, row_id: str) -> set[str]:
+    """The ids of the rows an N:N relationship links to `row_id` (through its intersect rows)."""
+    intersect = store.rows(link.intersect_set)
+    ids = store.index(link.intersect_set, link.this_column).get(row_id, set())
+    return {str(intersect[i][link.other_column]) for i in ids if i in intersect}
 
 
 def make_skiptoken(page: int, offset: int, last_id: str) -> str:

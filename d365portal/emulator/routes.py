@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from d365portal.emulator import errors, handlers, metadata_handlers
+from d365portal.emulator import errors, handlers, metadata_handlers, relationships
 from d365portal.emulator.schema import Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +42,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("PATCH", "<set>(<id>)"): handlers.upsert,
     ("DELETE", "<set>(<id>)"): handlers.delete,
     ("GET", "<set>(<id>)/<path>"): handlers.get_related,
+    ("POST", "<set>(<id>)/<path>"): relationships.associate,
+    ("DELETE", "<set>(<id>)/<path>"): relationships.disassociate,
 }
 
 # Dataverse has these; the emulator answers 501 rather than pretending: first segments, then

@@ -50,6 +50,20 @@ class CollectionNav:
     column: str
 
 
+@dataclass(frozen=True)
+class ManyToMany:
+    """One side of an N:N relationship: the other table's rows linked through the intersect table's
+    rows (`intersect_set`, whose `this_column` holds this row's id and `other_column` the other's).
+    Web API: read with `$expand`, written with `<nav>/$ref` (associate) and `<nav>(<id>)/$ref`
+    (disassociate); the intersect table itself is read-only."""
+
+    name: str
+    entity_set: str
+    intersect_set: str
+    this_column: str
+    other_column: str
+
+
 @dataclass
 class Table:
     """An entity set and its entity type."""
@@ -60,6 +74,7 @@ class Table:
     primary_name: str
     columns: dict[str, Column] = field(default_factory=dict)
     collections: dict[str, CollectionNav] = field(default_factory=dict)
+    many_to_many: dict[str, ManyToMany] = field(default_factory=dict)
 
     def add(self, *columns: Column) -> None:
         """Add columns to the table."""
@@ -200,9 +215,14 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
         "Incident_IncidentResolutions", "incidentresolutions", "incidentid"
     )
 
+    contacts.collections["Contact_Annotation"] = CollectionNav(
+        "Contact_Annotation", "annotations", "objectid"
+    )
     conversation = _conversation_tables(incidents)
+    roles = _web_role_tables(contacts)
     tables = {
-        t.entity_set: t for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation)
+        t.entity_set: t
+        for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation, *roles)
     }
     for entity_set, columns in (custom_lookups or {}).items():
         tables[entity_set].add(*columns)
@@ -211,7 +231,7 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
 
 # Tables the emulator serves read-only, as Dataverse does (activityparty: "GET (RetrieveMultiple Only)";
 # rows come from the deep insert of their activity).
-READ_ONLY_SETS = frozenset({"activityparties"})
+READ_ONLY_SETS = frozenset({"activityparties", "adx_webrole_contactset"})
 # Tables whose rows are written only inside a deep insert (their parent's collection property).
 DEEP_INSERT_ONLY_SETS = frozenset({"activityparties"})
 
@@ -253,6 +273,7 @@ def _conversation_tables(incidents: Table) -> list[Table]:
             "objectid",
             ("incident", "objectid_incident"),
             ("adx_portalcomment", "objectid_adx_portalcomment"),
+            ("contact", "objectid_contact"),
         ),
     )
     incidents.collections["Incident_Annotation"] = CollectionNav(
@@ -292,3 +313,34 @@ def _conversation_tables(incidents: Table) -> list[Table]:
         Column("blockedattachments", "string", 1073741823),
     )
     return [comments, notes, parties, users, organizations]
+
+
+def _web_role_tables(contacts: Table) -> list[Table]:
+    """Power Pages' web roles (issue 15): `adx_webrole` (primary name `adx_name`) and its N:N with
+    contact, relationship and navigation property `adx_webrole_contact` on both sides, intersect
+    entity `adx_webrole_contact` (entity set `adx_webrole_contactset`: `adx_webroleid`, `contactid`)."""
+    roles = Table("adx_webroles", "adx_webrole", "adx_webroleid", "adx_name")
+    _common(roles)
+    roles.add(
+        Column("adx_name", "string", 100, required=True),
+        Column("adx_description", "string", 2000),
+        Column("adx_authenticatedusersrole", "bool"),
+        Column("adx_anonymoususersrole", "bool"),
+        Column("adx_key", "string", 100),
+    )
+    links = Table(
+        "adx_webrole_contactset", "adx_webrole_contact", "adx_webrole_contactid", "adx_webrole_contactid"
+    )
+    links.add(
+        Column("adx_webrole_contactid", "guid"),
+        Column("adx_webroleid", "guid", required=True),
+        Column("contactid", "guid", required=True),
+        Column("versionnumber", "int"),
+    )
+    roles.many_to_many["adx_webrole_contact"] = ManyToMany(
+        "adx_webrole_contact", "contacts", "adx_webrole_contactset", "adx_webroleid", "contactid"
+    )
+    contacts.many_to_many["adx_webrole_contact"] = ManyToMany(
+        "adx_webrole_contact", "adx_webroles", "adx_webrole_contactset", "contactid", "adx_webroleid"
+    )
+    return [roles, links]

@@ -112,3 +112,29 @@ WEB_NOTE_PREFIX = "*WEB*"
 
 BENCH_PASSWORD = DEMO_PASSWORD  # noqa: S105 - the bench users' documented password
 BENCH_BIG_ACCOUNT_ID = seed_id("bench:account:000")
+
+# Power Pages web roles (issue 15): the three the portal maps to levels, and Power Pages' own default
+# role for every signed-in user, which maps to none.
+WEB_ROLE_CONTACT = "Contacto"
+WEB_ROLE_COMPANY = "Empresa"
+WEB_ROLE_COMPANY_ADMIN = "Administrador de la empresa"
+WEB_ROLE_AUTHENTICATED = "Authenticated Users"
+WEB_ROLE_IDS = {
+    WEB_ROLE_CONTACT: seed_id("webrole:contacto"),
+    WEB_ROLE_COMPANY: seed_id("webrole:empresa"),
+    WEB_ROLE_COMPANY_ADMIN: seed_id("webrole:admin-empresa"),
+    WEB_ROLE_AUTHENTICATED: seed_id("webrole:authenticated"),
+}
+# INOVAIT's colleagues of lmelo (its company admin): one at Contacto level with cases of her own,
+# one at Empresa level.
+DEMO_CONTACT_LEVEL_ID = seed_id("contact:dparra")
+DEMO_CONTACT_LEVEL_NAME = "Diana Parra Ruiz"
+DEMO_CONTACT_LEVEL_EMAIL = "dparra@inovait.co"
+DEMO_CONTACT_LEVEL_USERNAME = "dparra"
+DEMO_CONTACT_LEVEL_CASE_ID = seed_id("case:dparra-1")
+DEMO_CONTACT_LEVEL_CASE_NUMBER = "CAS-02410-DPARR1"
+DEMO_CONTACT_LEVEL_CASE_TITLE = "Impresora de facturación sin conexión"
+DEMO_COMPANY_LEVEL_ID = seed_id("contact:jrojas")
+DEMO_COMPANY_LEVEL_NAME = "Julián Rojas Vega"
+DEMO_COMPANY_LEVEL_EMAIL = "jrojas@inovait.co"
+DEMO_COMPANY_LEVEL_USERNAME = "jrojas"

@@ -18,6 +18,8 @@ from d365portal.emulator.seed import (
     DEMO_SECOND_AGENT_ID,
     DEMO_SECOND_AGENT_NAME,
     ORGANIZATION_ID,
+    WEB_ROLE_AUTHENTICATED,
+    WEB_ROLE_IDS,
     Row,
 )
 
@@ -42,6 +44,16 @@ def system_rows() -> dict[str, list[Row]]:
                 "createdon": "2019-01-01T00:00:00Z",
             }
         ],
+        "adx_webroles": [
+            {
+                "adx_webroleid": role_id,
+                "adx_name": name,
+                "createdon": "2019-01-01T00:00:00Z",
+                "adx_authenticatedusersrole": name == WEB_ROLE_AUTHENTICATED,
+                "adx_anonymoususersrole": False,
+            }
+            for name, role_id in WEB_ROLE_IDS.items()
+        ],  # fmt: skip
         "systemusers": [
             _user(APPLICATION_USER_ID, APPLICATION_USER_NAME, None),
             _user(DEMO_AGENT_ID, DEMO_AGENT_NAME, DEMO_AGENT_EMAIL),

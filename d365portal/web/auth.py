@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from d365portal.crm import crm
 from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
 from d365portal.i18n import current_language, gettext
@@ -114,6 +115,9 @@ def login() -> Response | str | tuple[str, int]:
                 full_name=contact.full_name,
                 username=contact.username or form.username.data or "",
                 email=contact.email,
+                # The roles came with the sign-in's own read (DESIGN.md decision 20).
+                level=int(crm().roles.names.level_for(contact.web_roles)),
+                rights_checked_at=time.time(),
             )
             server_session = _server_session()
             draft = drafts.carry(server_session)  # a new case typed before the session ended
@@ -134,7 +138,8 @@ def login() -> Response | str | tuple[str, int]:
                     shown, result.contact_id or "-", result.reason, ip)
         failed = True
         _wait_for_the_floor(started)
-    return render_template("auth/login.html", form=form, failed=failed)
+    ended = request.method == "GET" and request.args.get("ended") == "1"
+    return render_template("auth/login.html", form=form, failed=failed, ended=ended)
 
 
 @bp.post("/LogOff")

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from flask import g, redirect, request, session, url_for
 
-from d365portal.crm.models import Scope
+from d365portal.crm.models import Level, Scope
 
 SESSION_KEY = "principal"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,11 +30,18 @@ class Principal:
     full_name: str
     username: str
     email: str | None = None
+    level: int = int(Level.COMPANY)  # sessions from before roles: what every user saw then
+    rights_checked_at: float = 0.0  # when Dataverse last confirmed the level (time.time())
 
     @property
-    def scope(self) -> Scope:
-        """What this user may see: its account and the account's associates."""
-        return Scope(contact_id=self.contact_id, account_id=self.account_id)
+    def rights(self) -> Level:
+        """The user's level in their company."""
+        return Level(self.level)
+
+    def scope(self, *, mine: bool = False, contact_hour_banks: bool = False) -> Scope:
+        """What this user may see: the account and its associates' cases at Empresa level and above,
+        their own cases at Contacto level or with `mine` ("Mis casos")."""
+        return Scope(self.contact_id, self.account_id, self.rights, mine, contact_hour_banks)
 
     def to_session(self) -> dict[str, str | None]:
         """A JSON-safe dict for the session store."""

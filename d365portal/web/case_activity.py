@@ -30,10 +30,11 @@ from wtforms import HiddenField, MultipleFileField, TextAreaField
 
 from d365portal.crm import crm, option_labels
 from d365portal.crm.conversation import AttachmentLimits, CaseActivity, NewComment, Upload
-from d365portal.crm.models import Case, CaseState
+from d365portal.crm.models import Case, CaseState, Level
 from d365portal.dataverse.errors import DataverseError, InvalidQuery, NotFound
 from d365portal.i18n import format_number
 from d365portal.i18n import gettext as _
+from d365portal.web.access import rights_checked, user_scope
 from d365portal.web.auth_context import Principal, current_principal, login_required, signed_in
 from d365portal.web.budget import spends_dataverse
 from d365portal.web.forms_support import has_control_characters, normalize_newlines
@@ -72,10 +73,12 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def issue_token(user: Principal, case_id: UUID, purpose: str) -> str:
-    """Signed: this contact may act on this case (just read within its scope); a comment's new id."""
+def issue_token(user: Principal, case: Case, purpose: str) -> str:
+    """Signed: this contact may act on this case (just read within its scope); a comment's new id;
+    whether the case is the user's own (else acting on it needs company rights when posted)."""
+    own = case.contact is not None and case.contact.id == user.contact_id
     return _serializer().dumps(
-        {"case": str(case_id), "c": str(user.contact_id), "p": purpose, "id": str(uuid.uuid4())}
+        {"case": str(case.id), "c": str(user.contact_id), "p": purpose, "id": str(uuid.uuid4()), "own": own}
     )
 
 
@@ -88,6 +91,8 @@ def read_token(token: str | None, user: Principal, case_id: UUID, purpose: str) 
         expected = {"c": str(user.contact_id), "case": str(case_id), "p": purpose}
         if any(data.get(key) != value for key, value in expected.items()):
             return None
+        if not data.get("own") and user.rights < Level.COMPANY:
+            return None  # a colleague's case, and the user no longer has company rights
         return UUID(data["id"])
     except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
         return None
@@ -123,7 +128,7 @@ def _page(
     case = activity.case
     if form is None:
         form = CommentForm(formdata=None)
-    form.form_token.data = issue_token(user, case.id, "comment")
+    form.form_token.data = issue_token(user, case, "comment")
     return render_template(
         "support/case.html", case=case, activity=activity, form=form, alert=alert,
         actions=_allowed_actions(case), limits=limits(),
@@ -155,7 +160,7 @@ def _again(case_id: UUID, form: CommentForm, alert: str, status: int) -> tuple[s
     if request.files.getlist("files") and any(f.filename for f in request.files.getlist("files")):
         alert = f"{alert} {_('conversation.reattach')}"
     try:
-        activity = crm().conversation.activity_for(signed_in().scope, case_id)
+        activity = crm().conversation.activity_for(user_scope(), case_id)
     except NotFound:
         abort(404)
     except DataverseError:
@@ -166,9 +171,10 @@ def _again(case_id: UUID, form: CommentForm, alert: str, status: int) -> tuple[s
 @bp.get("/case/<uuid:case_id>")
 @login_required
 @spends_dataverse("page")
+@rights_checked
 def case(case_id: UUID) -> View:
     """The case, its fields and its activity, with the comment form; 404 outside the user's scope."""
-    activity = crm().conversation.activity_for(signed_in().scope, case_id)
+    activity = crm().conversation.activity_for(user_scope(), case_id)
     return _page(activity)
 
 
@@ -180,6 +186,7 @@ def _busy_comment() -> str:
 @bp.post("/case/<uuid:case_id>/comment")
 @login_required
 @spends_dataverse("submit", _busy_comment)
+@rights_checked
 def add_comment(case_id: UUID) -> View:
     """Agregar un comentario: validate, then one deep insert; the page again on any failure."""
     form = CommentForm()
@@ -275,9 +282,10 @@ def _mimetype(upload: FileStorage) -> str:
 @bp.get("/case/<uuid:case_id>/files/<uuid:file_id>")
 @login_required
 @spends_dataverse("page")
+@rights_checked
 def download(case_id: UUID, file_id: UUID) -> Response:
     """A file of the case, always as a download (never rendered by the browser), one request."""
-    found = crm().conversation.file_for(signed_in().scope, case_id, file_id)
+    found = crm().conversation.file_for(user_scope(), case_id, file_id)
     kind = found.mimetype if found.mimetype and _MIME.match(found.mimetype) else "application/octet-stream"
     size = found.size
 
@@ -321,6 +329,7 @@ def _done(action: str, case: Case) -> bool:
 @bp.route("/case/<uuid:case_id>/<any(close, cancel, reopen):action>", methods=["GET", "POST"])
 @login_required
 @spends_dataverse(lambda: "submit" if request.method == "POST" else "page")
+@rights_checked
 def case_action(case_id: UUID, action: str) -> View:
     """Confirm (GET: one scoped read) and do (POST: one request) close, cancel or reopen."""
     if not _action_enabled(action):
@@ -328,20 +337,20 @@ def case_action(case_id: UUID, action: str) -> View:
     user = signed_in()
     form = ActionForm()
     if request.method == "GET":
-        record = crm().cases.get_for(user.scope, case_id)
+        record = crm().cases.get_for(user_scope(), case_id)
         if not _action_fits(action, record):
             return redirect(url_for("support.case", case_id=case_id), 303)
-        form.form_token.data = issue_token(user, case_id, action)
+        form.form_token.data = issue_token(user, record, action)
         return render_template("support/case_action.html", case=record, action=action, form=form)
     if not form.validate() or read_token(form.form_token.data, user, case_id, action) is None:
-        crm().cases.get_for(user.scope, case_id)  # another account's case is not found, as everywhere
+        crm().cases.get_for(user_scope(), case_id)  # another account's case is not found, as everywhere
         flash(_("conversation.form_expired"), "error")
         return redirect(url_for("support.case", case_id=case_id), 303)
     try:
         _perform(action, case_id, user, (normalize_newlines(form.last_comment.data) or "").strip())
     except InvalidQuery as exc:
         # Refused: maybe because it is already done (a double click): then it is done.
-        record = crm().cases.get_for(user.scope, case_id)
+        record = crm().cases.get_for(user_scope(), case_id)
         if not _done(action, record):
             log.warning("Dataverse refused to %s case %s: %s", action, case_id, exc)
             flash(_("conversation.action_refused"), "error")

@@ -12,11 +12,12 @@ from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template
 
 from d365portal.crm import crm
 from d365portal.crm.models import AllocationType, Entitlement
-from d365portal.web.auth_context import login_required, signed_in
+from d365portal.web.access import rights_checked, user_scope
+from d365portal.web.auth_context import login_required
 from d365portal.web.budget import spends_dataverse
 
 bp = Blueprint("hours", __name__, url_prefix="/<lang>/vigencia-soporte")
@@ -80,18 +81,23 @@ def usage_of(entitlement: Entitlement, today: date) -> Usage:
 @bp.get("/")
 @login_required
 @spends_dataverse("page")
+@rights_checked
 def index() -> str:
-    """Every hour bank in scope, state ↑ (the repository's order)."""
-    entitlements = crm().entitlements.list_for(signed_in().scope)
+    """Every hour bank in scope, state ↑ (the repository's order); 404 for a level without them."""
+    scope = user_scope()
+    if not scope.hour_banks:
+        abort(404)
+    entitlements = crm().entitlements.list_for(scope)
     return render_template("hours/index.html", entitlements=entitlements)
 
 
 @bp.get("/<uuid:entitlement_id>")
 @login_required
 @spends_dataverse("page")
+@rights_checked
 def detail(entitlement_id: UUID) -> str:
     """One hour bank with its usage and the cases charged to it; 404 outside the user's scope."""
-    entitlement = crm().entitlements.get_for(signed_in().scope, entitlement_id)
+    entitlement = crm().entitlements.get_for(user_scope(), entitlement_id)
     return render_template(
         "hours/detail.html",
         entitlement=entitlement,

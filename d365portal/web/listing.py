@@ -27,6 +27,8 @@ SORTS: tuple[CaseSort, ...] = (
     "created_on",
 )
 FILTERS: tuple[CaseFilter, ...] = ("open", "resolved", "all")
+# Whose cases, for users above Contacto: the company's (what they always saw) or only their own.
+WHOSE = ("company", "mine")
 PAGE_SIZES = (10, 25, 50)
 MAX_SEARCH = 100
 # Cursors kept for "previous"; deeper than this, "previous" falls back to the first page.
@@ -40,6 +42,7 @@ class ListState:
 
     search: str = ""
     which: CaseFilter = "open"
+    whose: str = "company"
     sort: CaseSort = "ticket_number"
     direction: SortDirection = "desc"
     size: int = 10
@@ -55,6 +58,8 @@ class ListState:
             values["q"] = state.search
         if state.which != "open":
             values["which"] = state.which
+        if state.whose != "company":
+            values["whose"] = state.whose
         if (state.sort, state.direction) != ("ticket_number", "desc"):
             values["sort"] = state.sort
             values["dir"] = state.direction
@@ -92,7 +97,7 @@ class ListState:
         return self.query(cursor=None, back=(), number=1)
 
     def _key(self) -> list[Any]:
-        return [self.search, self.which, self.sort, self.direction, self.size]
+        return [self.search, self.which, self.whose, self.sort, self.direction, self.size]
 
 
 def _serializer() -> URLSafeSerializer:
@@ -114,6 +119,7 @@ def parse_state(args: MultiDict[str, str]) -> ListState:
     """Read the list state from the query string; anything unknown falls back to the default."""
     search = clean_search(args.get("q"))
     which = cast(CaseFilter, _choice(args.get("which"), FILTERS, "open"))
+    whose = str(_choice(args.get("whose"), WHOSE, "company"))
     sort = cast(CaseSort, _choice(args.get("sort"), SORTS, "ticket_number"))
     default_dir = "desc" if sort == "ticket_number" else "asc"
     direction = cast(SortDirection, _choice(args.get("dir"), ("asc", "desc"), default_dir))
@@ -122,7 +128,7 @@ def parse_state(args: MultiDict[str, str]) -> ListState:
     except ValueError:
         size = PAGE_SIZES[0]
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
-    state = ListState(search=search, which=which, sort=sort, direction=direction, size=size)
+    state = ListState(search=search, which=which, whose=whose, sort=sort, direction=direction, size=size)
     token = args.get("page")
     if not token:
         return state

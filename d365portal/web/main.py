@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 
 from d365portal.crm import crm
 from d365portal.dataverse.errors import DataverseError
-from d365portal.web.auth_context import login_required, signed_in
+from d365portal.web.access import rights_checked, user_scope
+from d365portal.web.auth_context import login_required
 from d365portal.web.budget import spends_dataverse
 
 # The home page's two reads run side by side (one thread each, shared by every request of the process).
@@ -31,13 +32,14 @@ def root() -> Response:
 @bp.get("/<lang>/")
 @login_required
 @spends_dataverse("page")
+@rights_checked
 def home() -> str:
     """The options a signed-in customer can choose from, and what waits for them: the open cases,
     those awaiting their reply, and each active hour bank's hours. Two Dataverse requests, made at
     the same time; if Dataverse cannot answer, the options alone (with a note)."""
     from d365portal.web.hours import portal_today, usage_of
 
-    repositories, scope = crm(), signed_in().scope
+    repositories, scope = crm(), user_scope()
     cases = _READS.submit(copy_context().run, repositories.cases.open_summary, scope)
     banks = _READS.submit(copy_context().run, repositories.entitlements.list_for, scope)
     context: dict[str, Any] = {"unavailable": False}

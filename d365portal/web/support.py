@@ -12,9 +12,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from d365portal.crm import crm
+from d365portal.crm.models import Level
+from d365portal.web.access import rights_checked, user_scope
 from d365portal.web.auth_context import login_required, signed_in
 from d365portal.web.budget import Priority, spends_dataverse
-from d365portal.web.listing import FILTERS, PAGE_SIZES, SORTS, ListState, parse_state
+from d365portal.web.listing import FILTERS, PAGE_SIZES, SORTS, WHOSE, ListState, parse_state
 
 bp = Blueprint("support", __name__, url_prefix="/<lang>/support")
 
@@ -37,11 +39,14 @@ def _list_priority() -> Priority:
 @bp.get("/")
 @login_required
 @spends_dataverse(_list_priority)
+@rights_checked
 def cases() -> str:
-    """Mis casos: one page of the user's cases, as the query string asks."""
+    """Mis casos: one page of the user's cases, as the query string asks; users above Contacto
+    choose between their own cases and the company's ("Mostrar")."""
     state: ListState = parse_state(request.args)
+    company_view = signed_in().rights >= Level.COMPANY
     page = crm().cases.list_for(
-        signed_in().scope,
+        user_scope(mine=state.whose == "mine"),
         search=state.search or None,
         which=state.which,
         sort=state.sort,
@@ -57,7 +62,7 @@ def cases() -> str:
         "filters": FILTERS,
         "page_sizes": PAGE_SIZES,
         "sorts": SORTS,
+        "company_view": company_view,
+        "whose_choices": WHOSE if company_view else (),
     }
     return render_template("support/cases.html", **context)
-
-

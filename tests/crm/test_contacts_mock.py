@@ -58,7 +58,10 @@ def test_sign_in_read_selects_the_hash_and_expands_the_account_name(
     query = query_of(mock.calls[0])
     assert query["$filter"] == "adx_identity_username eq 'lmelo'"
     assert "adx_identity_passwordhash" in query["$select"].split(",")
-    assert query["$expand"] == "parentcustomerid_account($select=name)"
+    assert query["$expand"] == (
+        "parentcustomerid_account($select=name),"
+        "adx_webrole_contact($select=adx_webroleid,adx_name;$filter=statecode eq 0)"
+    )  # the web roles come with the sign-in's own read (issue 15)
     assert creds.password_hash == "$argon2id$x"
     assert creds.contact.parent_account.name == "INOVAIT SAS" and creds.contact.access_failed_count == 2
     assert len(mock.calls) == 1

@@ -9,6 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from d365portal.crm.models import Level
 from d365portal.emulator.seed import (
     DEMO_ACCOUNT_ID,
     DEMO_ACCOUNT_NAME,
@@ -26,7 +27,11 @@ DEMO_PRINCIPAL = Principal(
     full_name=DEMO_CONTACT_NAME,
     username=DEMO_USERNAME,
     email=DEMO_EMAIL,
+    level=int(Level.ADMIN),  # lmelo administers INOVAIT in the demo's web roles
 )
+# A page that shows company data re-reads the user's rights with its own request (DESIGN.md
+# decision 20): one more Dataverse request, made at the same time.
+RIGHTS_CHECK = 1
 
 
 def sign_in(client: FlaskClient, principal: Principal = DEMO_PRINCIPAL) -> FlaskClient:

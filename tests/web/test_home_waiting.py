@@ -15,7 +15,7 @@ from d365portal.emulator.seed import (
     DEMO_CASE_ID,
     DEMO_CASE_NUMBER,
 )
-from tests.web.support_helpers import requests_for, sign_in, text
+from tests.web.support_helpers import RIGHTS_CHECK, requests_for, sign_in, text
 
 
 def _open_in_scope(emulator: Any) -> int:
@@ -35,7 +35,7 @@ def test_home_shows_what_waits_in_two_requests(client: FlaskClient, emulator: An
     sign_in(client)
     response, calls = requests_for(emulator, lambda: client.get("/es-ES/"))
     page = text(response)
-    assert response.status_code == 200 and calls == 2
+    assert response.status_code == 200 and calls == 2 + RIGHTS_CHECK
     assert "Bienvenido(a)" in page and "Abrir un caso nuevo" in page  # the four options stay
     assert f"Casos abiertos: {_open_in_scope(emulator)}" in page
     awaiting = re.search(r'<ul class="awaiting" id="awaiting">(.*?)</ul>', page, re.S)
