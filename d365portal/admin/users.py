@@ -7,10 +7,9 @@ the longer `invite_token_days` lifetime.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, g
@@ -20,9 +19,8 @@ from d365portal.crm import crm
 from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
 from d365portal.identity import identity
-from d365portal.mail import mailer
+from d365portal.identity.invitations import grant_access, send_invitation, username_problem
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 LANGUAGE = click.Choice(["es-ES", "en-US"])
 
 
@@ -77,15 +75,16 @@ def find_invitee(app: Flask, email: str) -> Contact:
 def choose_username(app: Flask, contact: Contact, email: str, wanted: str | None) -> str:
     """`--username`, else the part of the address before `@`; refused if another contact has it."""
     username = (wanted or email.split("@", 1)[0]).strip()
-    if not USERNAME.match(username):
+    problem = username_problem(contact, username)
+    if problem == "format":
         raise click.ClickException(
             f"{username!r} cannot be a username: use letters, digits and . _ - (choose one with --username)"
         )
-    holder = crm(app).contacts.find_by_username(username)
-    if holder is not None and holder.id != contact.id:
+    if problem == "taken":
+        holder = crm(app).contacts.find_by_username(username)
         raise click.ClickException(
-            f"the username {username!r} already belongs to {holder.full_name} — "
-            "choose another with --username"
+            f"the username {username!r} already belongs to "
+            f"{holder.full_name if holder else 'another contact'} — choose another with --username"
         )
     return username
 
@@ -101,29 +100,14 @@ def users_group() -> None:
 @click.option("--language", type=LANGUAGE, help="Email and link language (default: D365_DEFAULT_LANGUAGE).")
 def invite(email: str, username: str | None, language: str | None) -> None:
     """Give a contact portal access and email it a link to choose a password."""
-    from d365portal.identity import issue_reset_link
-    from d365portal.identity.accounts import new_security_stamp
     from d365portal.mail import MailError
-    from d365portal.mail.messages import invitation_message
 
     with command_app(language) as app:
-        settings = app.config["SETTINGS"]
         contact = find_invitee(app, email.strip())
         username = choose_username(app, contact, email.strip(), username)
-        # A new security stamp: earlier invitation or reset links stop working.
-        changes = {
-            "username": username,
-            "logon_enabled": True,
-            "lockout_enabled": True,
-            "security_stamp": new_security_stamp(),
-        }
-        crm(app).contacts.update_identity(contact.id, changes)
-        invited = contact.model_copy(update=changes)
-        days = settings.invite_token_days
-        link = issue_reset_link(invited, lifetime=timedelta(days=days), lang=g.lang)
+        invited = grant_access(contact, username)
         try:
-            message = invitation_message(invited, username=username, link=link, days=days)
-            mailer(app).send(message)
+            days = send_invitation(invited, g.lang)
         except MailError as exc:
             raise click.ClickException(
                 f"{contact.full_name} can now sign in as {username!r}, but the invitation email was not sent "

@@ -139,6 +139,25 @@ class StoreSessionInterface(SessionInterface):
         return ended
 
 
+    def update_user_sessions(self, contact_id: str, changes: dict[str, Any]) -> int:
+        """Rewrite the principal of every session of a contact (a company admin changed their level):
+        their next page view uses the new values without a Dataverse read. How many were changed."""
+        key = _user_key(contact_id)
+        changed = 0
+        for sid in self.store.smembers(key):
+            raw = self.store.get(_session_key(sid))
+            if raw is None:
+                self.store.srem(key, sid)
+                continue
+            data = json.loads(raw)
+            principal = data.get("principal")
+            if isinstance(principal, dict):
+                principal.update(changes)
+                self.store.set(_session_key(sid), json.dumps(data), self.idle_seconds)
+                changed += 1
+        return changed
+
+
 def _contact_of(session: dict[str, Any]) -> str | None:
     principal = session.get("principal")
     if isinstance(principal, dict):

@@ -103,6 +103,7 @@ def init_app(app: Flask) -> None:
     from d365portal.web import (
         auth,
         case_activity,  # adds the case page and its conversation to support.bp
+        company,
         errors,
         health,
         hosts,
@@ -129,5 +130,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(413, case_activity.too_large)
     security.init_app(app)
     errors.init_app(app)
-    for module in (main, auth, profile, support, hours, health):
+    for module in (main, auth, profile, support, hours, company, health):
         app.register_blueprint(module.bp)

@@ -34,6 +34,8 @@ from d365portal.crm.models import Case, CaseState, Level
 from d365portal.dataverse.errors import DataverseError, InvalidQuery, NotFound
 from d365portal.i18n import format_number
 from d365portal.i18n import gettext as _
+from d365portal.identity import identity
+from d365portal.notify.deliver import follow, followers
 from d365portal.web.access import rights_checked, user_scope
 from d365portal.web.auth_context import Principal, current_principal, login_required, signed_in
 from d365portal.web.budget import spends_dataverse
@@ -58,6 +60,12 @@ class CommentForm(FlaskForm):
 
     comment = TextAreaField()
     files = MultipleFileField()
+    form_token = HiddenField()
+
+
+class FollowForm(FlaskForm):
+    """Seguir este caso: the signed token of the case page."""
+
     form_token = HiddenField()
 
 
@@ -129,10 +137,30 @@ def _page(
     if form is None:
         form = CommentForm(formdata=None)
     form.form_token.data = issue_token(user, case, "comment")
+    own = case.contact is not None and case.contact.id == user.contact_id
+    follow_token = issue_token(user, case, "follow") if user.rights >= Level.COMPANY and not own else None
+    following = follow_token is not None and str(user.contact_id) in followers(identity().store, str(case.id))
     return render_template(
         "support/case.html", case=case, activity=activity, form=form, alert=alert,
-        actions=_allowed_actions(case), limits=limits(),
+        actions=_allowed_actions(case), limits=limits(), follow_token=follow_token, following=following,
     ), status  # fmt: skip
+
+
+@bp.post("/case/<uuid:case_id>/follow")
+@login_required
+@spends_dataverse("submit")
+@rights_checked
+def follow_case(case_id: UUID) -> Response:
+    """Seguir este caso / Dejar de seguir: a colleague's case, for users above Contacto. The token
+    from the case page proves the case was read in scope; the rights were re-read just now."""
+    user = signed_in()
+    form = FollowForm()
+    if not form.validate() or read_token(form.form_token.data, user, case_id, "follow") is None:
+        abort(404)
+    on = request.form.get("follow") == "1"
+    follow(identity().store, str(case_id), str(user.contact_id), on)
+    flash(_("company.followed" if on else "company.unfollowed"), "success")
+    return redirect(url_for("support.case", case_id=case_id), 303)
 
 
 def _allowed_actions(case: Case) -> list[str]:

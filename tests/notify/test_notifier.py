@@ -15,6 +15,8 @@ from d365portal.emulator.seed import (
     DEMO_CASE_ID,
     DEMO_CASE_NUMBER,
     DEMO_CONTACT_ID,
+    DEMO_CONTACT_LEVEL_EMAIL,
+    DEMO_CONTACT_LEVEL_ID,
     DEMO_EMAIL,
 )
 from d365portal.identity import identity
@@ -130,8 +132,10 @@ def test_an_hour_bank_under_a_fifth_mails_its_users_once(
         if row.get("adx_identity_username")
         and row.get("_parentcustomerid_value") == bank["_customerid_value"]
         and row.get("emailaddress1")
+        and row["contactid"] != str(DEMO_CONTACT_LEVEL_ID)  # Contacto level: hour banks are not shown
     ]
-    assert len(messages) == len(users) >= 1
+    assert len(messages) == len(users) >= 2
+    assert all(DEMO_CONTACT_LEVEL_EMAIL not in message["To"] for message in messages)
     assert messages[0]["Subject"] == "Quedan pocas horas en «Bolsa de horas 2026»"
     assert f"/es-ES/vigencia-soporte/{DEMO_ACTIVE_ENTITLEMENT_ID}" in body_of(messages[0])
     agent.patch(f"entitlements({DEMO_ACTIVE_ENTITLEMENT_ID})", {"remainingterms": total * 0.1})

@@ -10,7 +10,13 @@ import pytest
 from flask import Flask
 
 from d365portal import create_app
-from d365portal.emulator.seed import DEMO_CASE_ID, DEMO_CONTACT_ID, DEMO_EMAIL, DEMO_USERNAME
+from d365portal.emulator.seed import (
+    DEMO_CASE_ID,
+    DEMO_CONTACT_ID,
+    DEMO_CONTACT_LEVEL_ID,
+    DEMO_EMAIL,
+    DEMO_USERNAME,
+)
 from tests.conftest import make_settings
 from tests.web.support_helpers import sign_in
 
@@ -32,8 +38,8 @@ def post_endpoints(app: Flask) -> list[tuple[str, str]]:
             values: dict[str, Any] = {"lang": "es-ES"}
             for argument in rule.arguments - {"lang"}:
                 values[argument] = UUID(str(DEMO_CASE_ID))
-            if "action" in rule.arguments:  # close / cancel / reopen: one URL each
-                for action in ("close", "cancel", "reopen"):
+            if "action" in rule.arguments:  # close / cancel / reopen, level / disable / …: one URL each
+                for action in sorted(rule._converters["action"].items):  # type: ignore[attr-defined]
                     url = rule.build({**values, "action": action}, append_unknown=False)
                     assert url is not None
                     found.append((f"{rule.endpoint}:{action}", url[1]))
@@ -52,7 +58,9 @@ def test_the_map_has_the_portals_forms(tmp_path: Any) -> None:
     endpoints = {endpoint for endpoint, _ in post_endpoints(_app(tmp_path))}
     assert {"auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password", "support.new_case",
             "profile.change_password", "profile.change_email", "support.add_comment",
-            "support.case_action:close", "support.case_action:reopen"} <= endpoints  # fmt: skip
+            "support.case_action:close", "support.case_action:reopen", "support.follow_case",
+            "company.invite", "company.act:level", "company.act:disable", "company.act:enable",
+            "company.act:unlock"} <= endpoints  # fmt: skip
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"], ids=["missing", "wrong"])
@@ -60,6 +68,8 @@ def test_every_post_refuses_a_missing_or_wrong_token(app: Flask, emulator: Any, 
     before = {row["incidentid"]: row["statecode"] for row in emulator.store.query("incidents")}
     comments = len(emulator.store.query("adx_portalcomments"))
     contact_before = emulator.store.get("contacts", str(DEMO_CONTACT_ID))
+    colleague_before = emulator.store.get("contacts", str(DEMO_CONTACT_LEVEL_ID))
+    links, people = len(emulator.store.query("adx_webrole_contactset")), len(emulator.store.query("contacts"))
     for endpoint, url in post_endpoints(app):
         for signed_in in (False, True):
             client = app.test_client()
@@ -75,3 +85,6 @@ def test_every_post_refuses_a_missing_or_wrong_token(app: Flask, emulator: Any, 
     assert {row["incidentid"]: row["statecode"] for row in emulator.store.query("incidents")} == before
     assert len(emulator.store.query("adx_portalcomments")) == comments
     assert emulator.store.get("contacts", str(DEMO_CONTACT_ID)) == contact_before
+    assert emulator.store.get("contacts", str(DEMO_CONTACT_LEVEL_ID)) == colleague_before
+    assert len(emulator.store.query("adx_webrole_contactset")) == links
+    assert len(emulator.store.query("contacts")) == people
