@@ -224,6 +224,8 @@ class Writer:
             candidate.setdefault("statuscode", default_status)
         if table.entity_set in DEEP_INSERT_ONLY_SETS and not nested:
             raise errors.method_not_allowed("POST", table.entity_set)
+        if table.entity_set in READ_ONLY_SETS - DEEP_INSERT_ONLY_SETS:  # an N:N intersect: use $ref
+            raise errors.method_not_allowed("POST", table.entity_set)
         if caller is not None and "_createdby_value" in table.by_read_name:
             candidate["_createdby_value"] = caller
             candidate["_createdby_value" + LOGICAL] = "systemuser"

@@ -38,6 +38,7 @@ from flask import (
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, Regexp
 
 from d365portal.crm import crm
@@ -166,23 +167,23 @@ def users() -> str:
 class ActionForm(FlaskForm):
     """The confirmation of an action; `level` only for a level change."""
 
-    level = SelectField(choices=[(key, key) for key in LEVEL_KEYS], validate_choice=True)
+    level = SelectField(choices=list(LEVEL_KEYS), validate_choice=False)  # checked for "level" only
     form_id = HiddenField()
 
 
 def _refusal(company: Company, person: Person, action: str, level: Level | None) -> str | None:
     """Why the action may not be done (a message key), or None."""
     me = company.me
-    if action == "level" and level is not None:
-        if person.contact.id == me.contact.id and level is not Level.ADMIN:
-            return "company.refused_self_demote"
-        if person.is_admin and level is not Level.ADMIN and len(company.admins) <= 1:
-            return "company.refused_last_admin"
-    if action == "disable":
-        if person.contact.id == me.contact.id:
-            return "company.refused_self_disable"
+    if action == "level" and level is not None and level is not Level.ADMIN:
         if person.is_admin and len(company.admins) <= 1:
             return "company.refused_last_admin"
+        if person.contact.id == me.contact.id:
+            return "company.refused_self_demote"
+    if action == "disable":
+        if person.is_admin and len(company.admins) <= 1:
+            return "company.refused_last_admin"
+        if person.contact.id == me.contact.id:
+            return "company.refused_self_disable"
     if action in ("disable", "enable", "unlock") and person.access == "none":
         return "company.refused_no_access"
     return None
@@ -205,6 +206,8 @@ def act(contact_id: UUID, action: str) -> Response | str | tuple[str, int]:
     if not form.validate():
         return render_template("company/action.html", person=person, action=action, form=form,
                                refused="company.form_expired"), 400  # fmt: skip
+    if action == "level" and form.level.data not in LEVEL_KEYS:
+        abort(400)
     level = Level.from_key(form.level.data) if action == "level" else None
     refused = _refusal(company, person, action, level)
     if refused:
@@ -252,7 +255,7 @@ def _perform(person: Person, action: str, level: Level | None) -> str:
 class InviteForm(FlaskForm):
     """Invitar a un colega: an existing contact of the account, or a new one."""
 
-    who = RadioField(choices=[("existing", "existing"), ("new", "new")], default="existing")
+    who = RadioField(choices=["existing", "new"], default="existing")
     contact_id = SelectField(label=LazyText("company.invite_existing"), choices=[], validate_choice=False)
     first_name = StringField(LazyText("company.first_name"), validators=[Optional()])
     last_name = StringField(LazyText("company.last_name"), validators=[Optional()])
@@ -261,7 +264,7 @@ class InviteForm(FlaskForm):
     ])  # fmt: skip
     username = StringField(LazyText("company.username"), validators=[Optional()])
     level = SelectField(
-        LazyText("company.level"), choices=[(key, key) for key in LEVEL_KEYS], default="contact"
+        LazyText("company.level"), choices=list(LEVEL_KEYS), default="contact"
     )
     new_id = HiddenField()
 
@@ -269,9 +272,11 @@ class InviteForm(FlaskForm):
 def _invite_page(
     company: Company, form: InviteForm, status: int = 200, alert: str | None = None
 ) -> tuple[str, int]:
-    form.contact_id.choices = [(str(p.contact.id), f"{p.contact.full_name} <{p.contact.email or '-'}>")
-                               for p in company.invitable()]  # fmt: skip
-    form.level.choices = [(key, gettext(f"company.level_{key}")) for key in LEVEL_KEYS]
+    form.contact_id.choices = [
+        SelectChoice(str(p.contact.id), f"{p.contact.full_name} <{p.contact.email or '-'}>")
+        for p in company.invitable()
+    ]
+    form.level.choices = [SelectChoice(key, gettext(f"company.level_{key}")) for key in LEVEL_KEYS]
     if not form.new_id.data:
         form.new_id.data = str(uuid.uuid4())  # the new contact's id: a double post creates one contact
     return render_template("company/invite.html", form=form, company=company, alert=alert), status
