@@ -247,3 +247,33 @@ def test_dataverse_throttling_is_waited_out_for_its_retry_after(
     emulator.faults.clear()
     notifier.poll_once()
     assert len(inbox.wait_for(1)) == 1
+
+
+def test_a_colleague_who_follows_the_case_gets_its_notices_until_demoted(
+    notifier: Notifier, agent: Agent, inbox: Inbox, emulator: Any
+) -> None:
+    """"Seguir este caso" (issue 15): the follower's mail comes with the contact's; a follower who is
+    no longer above Contacto in Dynamics hears nothing more of a colleague's case."""
+    from d365portal.emulator.seed import (
+        DEMO_COMPANY_LEVEL_EMAIL,
+        DEMO_COMPANY_LEVEL_ID,
+        WEB_ROLE_COMPANY,
+        WEB_ROLE_CONTACT,
+        WEB_ROLE_IDS,
+    )
+    from d365portal.notify.deliver import follow
+
+    follow(identity(notifier.app).store, str(DEMO_CASE_ID), str(DEMO_COMPANY_LEVEL_ID), True)
+    agent.comment("Primera respuesta.")
+    notifier.poll_once()
+    inbox.wait_for(2)
+    assert sorted(r[0] for r in inbox.recipients) == sorted([DEMO_EMAIL, DEMO_COMPANY_LEVEL_EMAIL])
+    company_role = f"adx_webroles({WEB_ROLE_IDS[WEB_ROLE_COMPANY]})/adx_webrole_contact"
+    roles = agent.base + f"{company_role}({DEMO_COMPANY_LEVEL_ID})/$ref"
+    assert agent.http.delete(roles, timeout=10).status_code == 204
+    agent.post(f"adx_webroles({WEB_ROLE_IDS[WEB_ROLE_CONTACT]})/adx_webrole_contact/$ref",
+               {"@odata.id": agent.base + f"contacts({DEMO_COMPANY_LEVEL_ID})"})  # fmt: skip
+    agent.comment("Segunda respuesta.")
+    notifier.poll_once()
+    messages = inbox.wait_for(4, timeout=1.0)
+    assert len(messages) == 3 and inbox.recipients[-1] == [DEMO_EMAIL]

@@ -339,3 +339,30 @@ def test_an_invitation_form_that_fails_keeps_what_was_typed(client: FlaskClient)
     assert refused.status_code == 400
     assert 'value="Pedro"' in body and 'value="lmelo@inovait.co"' in body and 'value="p edro"' in body
     assert "Este campo es obligatorio" in body or "obligatorio" in body
+
+
+def test_a_company_user_follows_a_colleagues_case_and_stops(app: Any, client: FlaskClient) -> None:
+    from d365portal.identity import identity
+    from d365portal.notify.deliver import followers
+
+    sign_in_as(client, DEMO_COMPANY_LEVEL_USERNAME)
+    page = client.get(f"/es-ES/support/case/{DEMO_CASE_ID}").get_data(as_text=True)
+    assert "Seguir este caso" in page
+    data = {"csrf_token": hidden(page, "csrf_token"), "form_token": hidden(page, "form_token"), "follow": "1"}
+    # The case page has two form tokens (comment, follow): take the follow form's own.
+    token = re.search(r'id="follow-form".*?name="form_token" value="([^"]+)"', page, re.S)
+    assert token is not None
+    data["form_token"] = token.group(1)
+    done = client.post(f"/es-ES/support/case/{DEMO_CASE_ID}/follow", data=data)
+    assert done.status_code == 303
+    assert str(DEMO_COMPANY_LEVEL_ID) in followers(identity(app).store, str(DEMO_CASE_ID))
+    page = text(client.get(done.headers["Location"]))
+    assert "Ahora sigue este caso" in page and "Dejar de seguir este caso" in page
+    forged = dict(data, form_token="x", follow="0")
+    assert client.post(f"/es-ES/support/case/{DEMO_CASE_ID}/follow", data=forged).status_code == 404
+    stop = client.post(f"/es-ES/support/case/{DEMO_CASE_ID}/follow", data=dict(data, follow="0"))
+    assert stop.status_code == 303
+    assert str(DEMO_COMPANY_LEVEL_ID) not in followers(identity(app).store, str(DEMO_CASE_ID))
+    # The case's own contact needs no button.
+    own = sign_in_as(app.test_client(), DEMO_USERNAME)
+    assert "Seguir este caso" not in text(own.get(f"/es-ES/support/case/{DEMO_CASE_ID}"))
