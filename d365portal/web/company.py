@@ -138,10 +138,12 @@ def _default_language() -> Iterator[None]:
         g.lang = before
 
 
-def _audit(person: Contact, key: str, **values: Any) -> None:
+def _audit(person: Contact, key: str, level: Level | None = None, **values: Any) -> None:
     """An audit note on the contact in Dataverse: what changed, by whom, when."""
     admin = signed_in()
     with _default_language():
+        if level is not None:
+            values["level"] = _level_name(level)
         text = gettext(f"company.audit_{key}", admin=admin.full_name or admin.username,
                        when=format_datetime_local(datetime.now(UTC)), **values)  # fmt: skip
         subject = gettext("company.audit_subject")
@@ -233,7 +235,7 @@ def _perform(person: Person, action: str, level: Level | None) -> str:
             return gettext("company.level_unchanged", name=name, level=_level_name(level))
         crm().roles.set_level(contact.id, contact.web_roles, level)
         sessions.update_user_sessions(str(contact.id), {"level": int(level)})
-        _audit(contact, "level", level=_level_name(level))
+        _audit(contact, "level", level)
         return gettext("company.level_done", name=name, level=_level_name(level))
     if action == "disable":
         crm().contacts.update_identity(contact.id, {"logon_enabled": False})
@@ -306,7 +308,7 @@ def invite() -> Response | str | tuple[str, int]:
             return _invite_page(company, form, 400)
         invited = grant_access(contact, username)
         crm().roles.set_level(contact.id, contact.web_roles, level)
-        _audit(contact, "invite", level=_level_name(level))
+        _audit(contact, "invite", level)
     except TRANSIENT as exc:
         return unavailable_form("company/invite.html", exc, form=form, company=company, alert=None)
     try:

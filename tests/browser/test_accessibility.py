@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from d365portal.emulator.seed import DEMO_CASE_ID, DEMO_ENTITLEMENT_ID
+from d365portal.emulator.seed import (
+    DEMO_CASE_ID,
+    DEMO_COMPANY_LEVEL_ID,
+    DEMO_COMPANY_LEVEL_USERNAME,
+    DEMO_CONTACT_LEVEL_CASE_ID,
+    DEMO_CONTACT_LEVEL_ID,
+    DEMO_CONTACT_LEVEL_USERNAME,
+    DEMO_ENTITLEMENT_ID,
+)
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -41,7 +49,26 @@ SIGNED_IN_PAGES = [
     "/en-US/support/",
     "/en-US/",
     "/es-ES/profile/notifications",
+    "/es-ES/support/?which=all&whose=mine",
+    "/es-ES/company/users",
+    "/en-US/company/users",
+    "/es-ES/company/users/invite",
+    f"/es-ES/company/users/{DEMO_CONTACT_LEVEL_ID}/level",
+    f"/en-US/company/users/{DEMO_COMPANY_LEVEL_ID}/disable",
 ]
+
+
+def test_a_contacto_users_and_a_followers_pages_pass_axe_and_fit_375px(page: Any) -> None:
+    """Issue 15: the pages of a Contacto-level user, and a colleague's case with "Seguir este caso"."""
+    problems: dict[str, list[str]] = {}
+    sign_in(page, DEMO_CONTACT_LEVEL_USERNAME)
+    for url in ("/es-ES/", "/es-ES/support/?which=all", f"/es-ES/support/case/{DEMO_CONTACT_LEVEL_CASE_ID}"):
+        _check(page, url, problems)
+    page.context.clear_cookies()
+    sign_in(page, DEMO_COMPANY_LEVEL_USERNAME, lang="en-US")
+    _check(page, f"/en-US/support/case/{DEMO_CASE_ID}", problems)
+    assert page.get_by_role("button", name="Follow this case").is_visible()
+    assert not problems, problems
 
 
 def _serious_violations(page: Any) -> list[str]:
