@@ -37,6 +37,8 @@ PAGES = (
     "hour_banks",
     "hour_bank",
     "notifications",
+    "company_users",
+    "company_action",
     "sign_out",
 )
 
@@ -78,6 +80,10 @@ def classify(method: str, url: str) -> str:
         return "case_action"
     if path.endswith("/profile/notifications"):
         return "notifications"
+    if "/company/users/" in path:
+        return "company_action"
+    if path.endswith("/company/users"):
+        return "company_users"
     if "/support/case/" in path:
         return "case"
     if "/support" in path:
@@ -325,7 +331,18 @@ class Customer:
         self.new_case()
         detail = self.hour_banks()
         self.fetch("GET", f"/{LANG}/profile/notifications")
+        self.company_users()
         self.sign_out(detail)
+
+    def company_users(self) -> None:
+        """Usuarios de la empresa (the bench users administer their accounts), then one colleague's
+        "Cambiar nivel" confirmation (not confirmed: the load run changes nobody's level)."""
+        listing = self.fetch("GET", f"/{LANG}/company/users")
+        actions = [href for href in html.links_matching(listing.text, listing.url, "/company/users/")
+                   if href.endswith("/level")]  # fmt: skip
+        if not actions:
+            raise JourneyError("company_users: no colleague to act on")
+        self.fetch("GET", self._rng.choice(actions))
 
 
 def _login_form(text: str) -> html.Form | None:

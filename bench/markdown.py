@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import PROJECT_ROOT
+from bench.report import page_calls
 
 
 def _v(value: Any) -> str:
@@ -28,7 +29,7 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for page, f in {**load["pages"], "overall": load["overall"]}.items():
-        calls = report["dataverse_calls_per_page"].get(page, {}).get("max")
+        calls: Any = page_calls(report["dataverse_calls_per_page"].get(page))
         if page == "overall":
             calls = load["dataverse_calls_per_view"]
         over = report["overhead"].get(page, {}).get("overhead_ms")

@@ -59,6 +59,7 @@ class PageCost:
     """What one kind of page costs in Dataverse requests, seen one view at a time."""
 
     calls: list[int] = field(default_factory=list)
+    rights_checks: list[int] = field(default_factory=list)  # of `calls`: re-reads of the user's rights
     dataverse_bytes: list[int] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)  # the last view's Web API requests
     url: str | None = None  # a GET URL of this page, to time it again
@@ -69,6 +70,8 @@ class PageCost:
             "views": len(self.calls),
             "max": max(self.calls, default=0),
             "mean": round(sum(self.calls) / len(self.calls), 2) if self.calls else 0,
+            "rights_checks": max(self.rights_checks, default=0),
+            "own_max": max((c - r for c, r in zip(self.calls, self.rights_checks, strict=True)), default=0),
             "requests": sorted({f"{c['method']} {_entity(c['path'])}" for c in self.requests}),
             "dataverse_bytes_mean": round(sum(self.dataverse_bytes) / len(self.dataverse_bytes))
             if self.dataverse_bytes
@@ -82,6 +85,19 @@ def is_metadata(call: dict[str, Any]) -> bool:
     path = str(call.get("path", ""))
     # The organization's attachment limits are read with the labels (crm/labels.py).
     return "/EntityDefinitions" in path or "RetrieveAvailableLanguages" in path or "/organizations" in path
+
+
+_CONTACT_BY_ID = re.compile(r"/contacts\([0-9a-fA-F-]{36}\)$")
+
+
+def is_rights_check(call: dict[str, Any]) -> bool:
+    """Whether a recorded request is the re-read of the signed-in user's rights (DESIGN.md decision 20):
+    one contact by id with its web roles."""
+    return (
+        call.get("method") == "GET"
+        and bool(_CONTACT_BY_ID.search(str(call.get("path", ""))))
+        and "adx_webrole_contact" in str(call.get("query", ""))
+    )
 
 
 def _entity(path: str) -> str:
@@ -103,6 +119,7 @@ def calibrate(
         METADATA_SEEN.extend(call for call in everything if is_metadata(call))
         cost = pages[page]
         cost.calls.append(len(traffic))
+        cost.rights_checks.append(sum(1 for call in traffic if is_rights_check(call)))
         cost.dataverse_bytes.append(sum(int(call["bytes"]) for call in traffic))
         cost.requests = traffic
         if method == "GET" and cost.url is None:

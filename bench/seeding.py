@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from d365portal.emulator.seed import WEB_ROLE_COMPANY_ADMIN, WEB_ROLE_IDS
+
 BENCH_PASSWORD = "Bench-Load-Password-2026"  # noqa: S105 - seeded into a throwaway emulator only
 SMALL_USER = "scale-small"
 LARGE_USER = "scale-large"
@@ -132,7 +134,9 @@ def seed_bench_users(store: Any, users: int, accounts: int, cases_per_account: i
     """Add `users` portal users over `accounts` accounts (with cases and hour banks); their usernames."""
     password_hash = _password_hash()
     now = datetime.now(UTC)
-    rows: dict[str, list[Row]] = {"accounts": [], "contacts": [], "entitlements": [], "incidents": []}
+    rows: dict[str, list[Row]] = {
+        "accounts": [], "contacts": [], "entitlements": [], "incidents": [], "adx_webrole_contactset": [],
+    }  # fmt: skip
     usernames: list[str] = []
     contacts_of: dict[int, UUID] = {}
     for a in range(accounts):
@@ -154,6 +158,12 @@ def seed_bench_users(store: Any, users: int, accounts: int, cases_per_account: i
         username = bench_username(u)
         usernames.append(username)
         rows["contacts"].append(_contact(contact, username, _id(f"account:{a}"), password_hash))
+        # Every bench user administers their account (a Power Pages web role): the journey walks
+        # "Usuarios de la empresa" too.
+        rows["adx_webrole_contactset"].append({
+            "adx_webrole_contactid": _id(f"admin:{u}"), "contactid": str(contact),
+            "adx_webroleid": str(WEB_ROLE_IDS[WEB_ROLE_COMPANY_ADMIN]),
+        })  # fmt: skip
     for a in range(accounts):
         account = _id(f"account:{a}")
         active = _entitlement(

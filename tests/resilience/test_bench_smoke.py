@@ -56,10 +56,16 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
         "submit",
         "hour_banks",
         "hour_bank",
+        "company_users",
+        "company_action",
         "sign_out",
     }
     by_name = {b["name"]: b for b in report["budgets"]}
     assert all(b["ok"] for name, b in by_name.items() if name.startswith("dataverse calls per view")), calls
+    assert all(b["ok"] for name, b in by_name.items() if name.startswith("rights re-read per view")), calls
+    # The company page proves the visitor is an admin with its own one request (issue 15).
+    assert calls["company_users"]["max"] == 1 and calls["company_users"]["rights_checks"] == 0
+    assert calls["case_list"]["rights_checks"] == 1 and calls["case_list"]["own_max"] == 1
     notifier = report["notifier"]["main"]
     assert notifier["events"] == 3 and notifier["extra_requests_per_event"] <= 1
     conversation = report["conversation"]
