@@ -48,6 +48,37 @@ def step_labels(ctx: Context) -> Step:
 TRACKING_TITLE = "Change tracking is on for the tables the notifier follows"
 
 
+ROLES_TITLE = "The web roles that give the portal's levels exist"
+
+
+def step_web_roles(ctx: Context) -> Step:
+    """10. The three web roles named in the settings exist and are active (else every contact gets the
+    default level and no one can administer their company)."""
+    from d365portal.crm import role_names
+    from d365portal.crm.roles import ROLE_NAME, ROLE_SET
+    from d365portal.dataverse import odata
+
+    assert ctx.client is not None and ctx.settings is not None  # noqa: S101 - steps 1 and 3 built them
+    names = role_names(ctx.settings)
+    try:
+        rows = ctx.client.get(ROLE_SET, {
+            "$select": ROLE_NAME, "$filter": odata.eq("statecode", 0).text,
+        }, annotations=False).get("value", [])  # fmt: skip
+    except DataverseError as exc:
+        return Step(10, "roles", ROLES_TITLE, "fail", f"adx_webroles: {exc}",
+                    "install Power Pages' tables (a Power Pages site) and give the application user Read on "
+                    "Web Role")  # fmt: skip
+    present = {str(row.get(ROLE_NAME) or "").casefold() for row in rows}
+    wanted = {"role_contact": names.contact, "role_company": names.company, "role_company_admin": names.admin}
+    missing = [f"{value!r} ({key})" for key, value in wanted.items() if value.casefold() not in present]
+    if missing:
+        return Step(10, "roles", ROLES_TITLE, "fail", f"no active web role named {', '.join(missing)}",
+                    "create the web roles in Power Pages (Set up > Web roles), or set the role_* settings to "
+                    "the names your site uses")  # fmt: skip
+    return Step(10, "roles", ROLES_TITLE, "pass",
+                f"{names.contact}, {names.company}, {names.admin}; default level {names.default.key}")
+
+
 def step_change_tracking(ctx: Context) -> Step:
     """9. `ChangeTrackingEnabled` on every table `d365portal notify` follows (the notifier reads their
     delta links; without it, Dataverse refuses `Prefer: odata.track-changes`)."""

@@ -36,6 +36,10 @@ CREATE_PRIVILEGES = {
     "prvAppendToIncident": "Append To on Case (comments regarding it)",
     "prvCreateNote": "Create on Note (files on comments)",
     "prvAppendToadx_portalcomment": "Append To on Portal Comment (its files)",
+    "prvCreateContact": "Create on Contact (a company admin invites a new colleague)",
+    "prvAppendContact": "Append on Contact (web roles, audit notes)",
+    "prvAppendadx_webrole": "Append on Web Role (a company admin changes a level)",
+    "prvAppendToadx_webrole": "Append To on Web Role",
 }
 READ_PRIVILEGES = {
     "prvReadIncident": "Read on Case",
@@ -44,6 +48,7 @@ READ_PRIVILEGES = {
     "prvReadEntitlement": "Read on Entitlement",
     "prvReadadx_portalcomment": "Read on Portal Comment",
     "prvReadNote": "Read on Note",
+    "prvReadadx_webrole": "Read on Web Role",
 }
 
 
@@ -76,6 +81,8 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
         Table("adx_portalcomments", "activityid", COMMENT_COLUMNS, (COMMENT_FILES, "annotationid")),
         Table("annotations", "annotationid", NOTE_COLUMNS),
         Table("organizations", "organizationid", ("maxuploadfilesize", "blockedattachments")),
+        Table("adx_webroles", "adx_webroleid", ("adx_webroleid", "adx_name", "statecode"),
+              ("adx_webrole_contact", "contactid")),
     ]  # fmt: skip
 
 

@@ -19,6 +19,8 @@ PORTAL_ROLE = (
     "prvReadUser",
     "prvReadadx_portalcomment", "prvCreateadx_portalcomment", "prvAppendToadx_portalcomment",
     "prvAppendToIncident", "prvReadNote", "prvCreateNote",
+    "prvCreateContact", "prvAppendContact", "prvReadadx_webrole", "prvAppendadx_webrole",
+    "prvAppendToadx_webrole",
 )  # fmt: skip
 
 # Privilege ids are GUIDs in Dataverse; stable ones derived from the name keep answers repeatable.

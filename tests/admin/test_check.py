@@ -26,10 +26,10 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     lines = result.output.splitlines()
     for number in range(1, 10):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
-    assert "7 tables" in result.output
+    assert "8 tables" in result.output
     assert "privileges not listed" not in result.output  # step 5 read the role's privileges
     assert "options of 3 tables in 2 languages" in result.output  # step 8 read the labels
-    assert lines[-1].startswith("Verdict: All 9 checks passed")
+    assert lines[-1].startswith("Verdict: All 10 checks passed")
 
 
 def test_a_language_the_environment_lacks_is_named(emulator_env: dict[str, str], emulator: Any) -> None:
@@ -57,7 +57,7 @@ def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> N
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["ok"] is True
-    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     assert {s["status"] for s in document["steps"]} == {"pass"}
     assert document["steps"][2]["data"]["whoami"]["UserId"]  # WhoAmI's ids, for monitoring
 
@@ -74,7 +74,7 @@ def test_a_field_map_column_missing_in_the_tenant_is_named(emulator_env: dict[st
     assert "incidents._new_asociado_value" in step4
     assert "D365_FIELDMAP__INCIDENT_ASSOCIATE_COLUMN" in step4
     assert "contacts.contoso_portalusername" in step4
-    assert "Fix:" in result.output and "1 of 9 checks failed (step 4)" in result.output
+    assert "Fix:" in result.output and "1 of 10 checks failed (step 4)" in result.output
 
 
 def test_a_wrong_setting_fails_step_one_and_skips_the_rest(emulator_env: dict[str, str]) -> None:
@@ -195,6 +195,8 @@ def test_application_user_missing_is_explained(static_tenant_env: dict[str, str]
 CONVERSATION_PRIVILEGES = [
     "prvWriteIncident", "prvReadadx_portalcomment", "prvCreateadx_portalcomment",
     "prvAppendToadx_portalcomment", "prvAppendToIncident", "prvReadNote", "prvCreateNote",
+    "prvCreateContact", "prvAppendContact", "prvReadadx_webrole", "prvAppendadx_webrole",
+    "prvAppendToadx_webrole",
 ]
 
 
@@ -204,6 +206,8 @@ def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) ->
         rf"{re.escape(API)}(incidents|accounts|contacts|entitlements|adx_portalcomments|annotations|organizations)\?.*"
     )
     mock.get(tables, json={"value": []})
+    roles = [{"adx_name": name} for name in ("Contacto", "Empresa", "Administrador de la empresa")]
+    mock.get(re.compile(rf"{re.escape(API)}adx_webroles\?.*"), json={"value": roles})
     mock.get(
         f"{API}systemusers({USER_ID})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()",
         json={"RolePrivileges": [{"PrivilegeName": p, "Depth": "Global"} for p in privileges]},
@@ -251,3 +255,11 @@ def test_a_followed_table_without_change_tracking_is_named(
     step9 = next(line for line in result.output.splitlines() if line.startswith("✗ 9."))
     assert "change tracking is off for: annotation" in step9 and result.exit_code == 1
     assert "Track changes" in result.output
+
+
+def test_a_web_role_the_settings_name_but_the_site_lacks_is_named(emulator_env: dict[str, str]) -> None:
+    """Step 10: without the admin role every company is without an admin; the step says which name."""
+    result = invoke({**emulator_env, "D365_ROLE_COMPANY_ADMIN": "Admin Cliente"}, "check")
+    step10 = next(line for line in result.output.splitlines() if line.startswith("✗ 10."))
+    assert "no active web role named 'Admin Cliente' (role_company_admin)" in step10
+    assert "Web roles" in result.output and result.exit_code == 1
