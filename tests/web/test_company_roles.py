@@ -366,3 +366,28 @@ def test_a_company_user_follows_a_colleagues_case_and_stops(app: Any, client: Fl
     # The case's own contact needs no button.
     own = sign_in_as(app.test_client(), DEMO_USERNAME)
     assert "Seguir este caso" not in text(own.get(f"/es-ES/support/case/{DEMO_CASE_ID}"))
+
+
+def test_a_form_drawn_with_company_rights_cannot_be_posted_after_a_demotion(
+    client: FlaskClient, emulator: Any
+) -> None:
+    """The comment form on a colleague's case carries a token signed with company rights; demoted in
+    Dynamics meanwhile, its post writes nothing (the rights are re-read before a POST)."""
+    sign_in_as(client, DEMO_COMPANY_LEVEL_USERNAME)
+    page = client.get(f"/es-ES/support/case/{DEMO_CASE_ID}").get_data(as_text=True)
+    comment_form = re.search(r'id="comment-form".*?</form>', page, re.S)
+    assert comment_form is not None
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"',
+                      comment_form.group(0))  # fmt: skip
+    assert token is not None
+    link_role(emulator, DEMO_COMPANY_LEVEL_ID, WEB_ROLE_COMPANY, on=False)
+    link_role(emulator, DEMO_COMPANY_LEVEL_ID, WEB_ROLE_CONTACT, on=True)
+    before = len(emulator.store.query("adx_portalcomments"))
+    posted = client.post(f"/es-ES/support/case/{DEMO_CASE_ID}/comment", data={
+        "csrf_token": hidden(page, "csrf_token"), "form_token": token.group(1) or token.group(2),
+        "comment": "Sigo aquí",
+    })  # fmt: skip
+    assert posted.status_code in (400, 404)
+    assert len(emulator.store.query("adx_portalcomments")) == before
+    close = client.get(f"/es-ES/support/case/{DEMO_CASE_ID}/close")
+    assert close.status_code == 404
