@@ -424,6 +424,7 @@ def build_demo_rows() -> dict[str, list[Row]]:
         if account["accountid"] == OTHER_ACCOUNT_ID:
             account["primarycontactid@odata.bind"] = f"/contacts({OTHER_CONTACT_ID})"
     from d365portal.emulator.conversation_data import conversation_rows
+    from d365portal.emulator.knowledge_data import knowledge_rows
 
     return {
         "contacts": _contacts(),
@@ -432,6 +433,7 @@ def build_demo_rows() -> dict[str, list[Row]]:
         "incidents": cases,
         "adx_webrole_contactset": web_role_links(),
         **conversation_rows(),
+        **knowledge_rows(),
     }
 
 

@@ -48,6 +48,18 @@ ES: Labels = {
         "adx_portalcommentdirectioncode": {1: "Entrante", 2: "Saliente"},
     },
     "adx_webroles": {"statecode": {0: "Activo", 1: "Inactivo"}, "statuscode": {1: "Activo", 2: "Inactivo"}},
+    "knowledgearticles": {
+        "statecode": {0: "Borrador", 1: "Aprobado", 2: "Programado", 3: "Publicado", 4: "Expirado",
+                      5: "Archivado", 6: "Descartado"},
+        "statuscode": {2: "Borrador", 5: "Aprobado", 6: "Programado", 7: "Publicado", 10: "Expirado",
+                       12: "Archivado", 13: "Descartado"},
+    },  # fmt: skip
+    "feedback": {"statecode": {0: "Abierto", 1: "Cerrado"}, "statuscode": {1: "Abierto", 2: "Cerrado"},
+                 "source": {0: "Interno", 1: "Portal"}},  # fmt: skip
+    "adx_casedeflections": {"statecode": {0: "Activo", 1: "Inactivo"},
+                            "statuscode": {1: "Activo", 2: "Inactivo"}},  # fmt: skip
+    "languagelocales": {"statecode": {0: "Activo", 1: "Inactivo"},
+                        "statuscode": {1: "Activo", 2: "Inactivo"}},  # fmt: skip
     "activityparties": {"participationtypemask": dict(enumerate(
         ("Remitente", "Destinatario", "Destinatario CC", "Destinatario CCO", "Asistente requerido",
          "Asistente opcional", "Organizador", "Referente", "Cliente", "Recurso"), start=1))},
@@ -88,6 +100,18 @@ EN: Labels = {
         "adx_portalcommentdirectioncode": {1: "Incoming", 2: "Outgoing"},
     },
     "adx_webroles": {"statecode": {0: "Active", 1: "Inactive"}, "statuscode": {1: "Active", 2: "Inactive"}},
+    "knowledgearticles": {
+        "statecode": {0: "Draft", 1: "Approved", 2: "Scheduled", 3: "Published", 4: "Expired",
+                      5: "Archived", 6: "Discarded"},
+        "statuscode": {2: "Draft", 5: "Approved", 6: "Scheduled", 7: "Published", 10: "Expired",
+                       12: "Archived", 13: "Discarded"},
+    },  # fmt: skip
+    "feedback": {"statecode": {0: "Open", 1: "Closed"}, "statuscode": {1: "Open", 2: "Closed"},
+                 "source": {0: "Internal", 1: "Portal"}},  # fmt: skip
+    "adx_casedeflections": {"statecode": {0: "Active", 1: "Inactive"},
+                            "statuscode": {1: "Active", 2: "Inactive"}},  # fmt: skip
+    "languagelocales": {"statecode": {0: "Active", 1: "Inactive"},
+                        "statuscode": {1: "Active", 2: "Inactive"}},  # fmt: skip
     "activityparties": {"participationtypemask": dict(enumerate(
         ("Sender", "To Recipient", "CC Recipient", "BCC Recipient", "Required attendee",
          "Optional attendee", "Organizer", "Regarding", "Customer", "Resource"), start=1))},
@@ -102,6 +126,10 @@ STATES: dict[str, dict[int, tuple[int, ...]]] = {
     "incidentresolutions": {0: (1,), 1: (2,), 2: (3,)},
     "adx_portalcomments": {0: (1,), 1: (2,), 2: (3,)},
     "adx_webroles": {0: (1,), 1: (2,)},
+    "knowledgearticles": {0: (2,), 1: (5,), 2: (6,), 3: (7,), 4: (10,), 5: (12,), 6: (13,)},
+    "feedback": {0: (1,), 1: (2,)},
+    "adx_casedeflections": {0: (1,), 1: (2,)},
+    "languagelocales": {0: (1,), 1: (2,)},
 }
 
 STATE_ENUM_NAMES = {"incidents": "IncidentState", "entitlements": "EntitlementState"}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from d365portal.emulator import errors, handlers, metadata_handlers, relationships
+from d365portal.emulator import errors, handlers, knowledge, metadata_handlers, relationships
 from d365portal.emulator.schema import Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,6 +34,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "EntityDefinitions(<id>)"): metadata_handlers.entity_definition,
     ("GET", "EntityDefinitions(<id>)/<path>"): metadata_handlers.entity_definition_path,
     ("POST", "CloseIncident"): handlers.close_incident,
+    ("POST", "FullTextSearchKnowledgeArticle"): knowledge.full_text_search,
+    ("POST", "<set>(<id>)/Microsoft.Dynamics.CRM.IncrementKnowledgeArticleViewCount"):
+        knowledge.increment_view_count,
     ("GET", "systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"): handlers.user_privileges,
     ("GET", "<set>"): handlers.get_collection,
     ("POST", "<set>"): handlers.create,
@@ -65,10 +68,10 @@ DATAVERSE_MESSAGES = frozenset({
     "CreateCustomerRelationships", "CreateEntities", "CreateMultiple", "DeleteAndPromote",
     "DeliverIncomingEmail", "DeliverPromoteEmail", "DeprovisionLanguage", "DownloadBlock",
     "ExecuteByIdSavedQuery", "ExecuteByIdUserQuery", "ExecuteWorkflow", "ExportSolution",
-    "ExportTranslation", "FetchXmlToQueryExpression", "FullTextSearchKnowledgeArticle",
+    "ExportTranslation", "FetchXmlToQueryExpression",
     "GenerateQuoteFromOpportunity", "GetAllTimeZonesWithDisplayName", "GetDefaultPriceLevel",
     "GetQuantityDecimal", "GetTimeZoneCodeByLocalizedName", "GetTrackingTokenEmail",
-    "GrantAccess", "ImportSolution", "ImportTranslation", "IncrementKnowledgeArticleViewCount",
+    "GrantAccess", "ImportSolution", "ImportTranslation",
     "InitializeFrom", "InitializeFileBlocksUpload", "InstallSampleData", "InsertOptionValue",
     "InsertStatusValue", "IsValidStateTransition", "LoseOpportunity", "Merge", "ModifyAccess",
     "PickFromQueue", "ProvisionLanguage", "PublishAllXml", "PublishXml", "QualifyLead",

@@ -220,9 +220,10 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
     )
     conversation = _conversation_tables(incidents)
     roles = _web_role_tables(contacts)
+    knowledge = _knowledge_tables(contacts)
     tables = {
         t.entity_set: t
-        for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation, *roles)
+        for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation, *roles, *knowledge)
     }
     for entity_set, columns in (custom_lookups or {}).items():
         tables[entity_set].add(*columns)
@@ -344,3 +345,64 @@ def _web_role_tables(contacts: Table) -> list[Table]:
         "adx_webrole_contact", "adx_webroles", "adx_webrole_contactset", "contactid", "adx_webroleid"
     )
     return [roles, links]
+
+
+def _knowledge_tables(contacts: Table) -> list[Table]:
+    """Knowledge (issue 16), as Microsoft's table references name it: `knowledgearticle` (published is
+    statecode 3; `languagelocaleid` → `languagelocale`), `feedback` (entity set `feedback`; regarding an
+    article through `KnowledgeArticleId`, the portal user through `CreatedByContact`), and Power Pages'
+    `adx_casedeflection` (`adx_casetitle`, `adx_name`, `adx_contact`, `adx_knowledgearticle`)."""
+    locales = Table("languagelocales", "languagelocale", "languagelocaleid", "name")
+    _common(locales)
+    locales.add(
+        Column("name", "string", 100), Column("code", "string", 100), Column("localeid", "int"),
+        Column("language", "string", 100),
+    )  # fmt: skip
+    articles = Table("knowledgearticles", "knowledgearticle", "knowledgearticleid", "title")
+    _common(articles)
+    articles.add(
+        Column("title", "string", 500, required=True),
+        Column("articlepublicnumber", "string", 50),
+        Column("description", "string", 155),
+        Column("keywords", "string", 1073741823),
+        Column("content", "string", 1073741823),
+        Column("isinternal", "bool"),
+        Column("islatestversion", "bool"),
+        Column("isrootarticle", "bool"),
+        Column("majorversionnumber", "int"),
+        Column("minorversionnumber", "int"),
+        Column("knowledgearticleviews", "int"),
+        Column("knowledgearticleviews_date", "datetime"),
+        Column("publishon", "datetime"),
+        Column("rating", "decimal"),
+        lookup("languagelocaleid", ("languagelocale", "languagelocaleid")),
+        lookup("rootarticleid", ("knowledgearticle", "rootarticleid")),
+    )
+    feedback = Table("feedback", "feedback", "feedbackid", "title")
+    _common(feedback)
+    feedback.add(
+        Column("title", "string", 500, required=True),
+        Column("comments", "string", 5000),
+        Column("rating", "int"),
+        Column("minrating", "int"),
+        Column("maxrating", "int"),
+        Column("source", "choice"),
+        Column("adx_approved", "bool"),
+        lookup("regardingobjectid", ("knowledgearticle", "KnowledgeArticleId")),
+        lookup("createdbycontact", ("contact", "CreatedByContact")),
+    )
+    articles.collections["KnowledgeArticle_Feedback"] = CollectionNav(
+        "KnowledgeArticle_Feedback", "feedback", "regardingobjectid"
+    )
+    deflections = Table("adx_casedeflections", "adx_casedeflection", "adx_casedeflectionid", "adx_name")
+    _common(deflections)
+    deflections.add(
+        Column("adx_name", "string", 100),
+        Column("adx_casetitle", "string", 200),
+        lookup("adx_contact", ("contact", "adx_contact")),
+        lookup("adx_knowledgearticle", ("knowledgearticle", "adx_knowledgearticle")),
+    )
+    contacts.collections["adx_contact_adx_casedeflection_Contact"] = CollectionNav(
+        "adx_contact_adx_casedeflection_Contact", "adx_casedeflections", "adx_contact"
+    )
+    return [locales, articles, feedback, deflections]

@@ -138,3 +138,14 @@ DEMO_COMPANY_LEVEL_ID = seed_id("contact:jrojas")
 DEMO_COMPANY_LEVEL_NAME = "Julián Rojas Vega"
 DEMO_COMPANY_LEVEL_EMAIL = "jrojas@inovait.co"
 DEMO_COMPANY_LEVEL_USERNAME = "jrojas"
+
+# The knowledge base (issue 16): the languages and the articles tests name.
+KB_LOCALE_ES = seed_id("languagelocale:es-ES")
+KB_LOCALE_EN = seed_id("languagelocale:en-US")
+KB_VPN_ES_ID = seed_id("kb:vpn-es")
+KB_VPN_ES_TITLE = "Cómo conectarse a la VPN corporativa"
+KB_VPN_EN_ID = seed_id("kb:vpn-en")
+KB_VPN_EN_TITLE = "Connect to the corporate VPN"
+KB_INTERNAL_VPN_ID = seed_id("kb:vpn-internal-es")
+KB_DRAFT_VPN_ID = seed_id("kb:vpn-draft-es")
+KB_DANGEROUS_ID = seed_id("kb:dangerous-es")

@@ -352,14 +352,16 @@ class Store:
                 stored[column.read_name] = float(value)
         return self._complete(entity_set, stored)
 
-    def update(self, entity_set: str, row_id: Any, changes: Row) -> Row:
-        """Apply changes to a row (bumping version and modifiedon); returns a copy."""
+    def update(self, entity_set: str, row_id: Any, changes: Row, *, touch: bool = True) -> Row:
+        """Apply changes to a row (bumping version, and modifiedon unless `touch` is off: a system
+        count such as an article's views is not an edit); returns a copy."""
         with self.lock:
             row_id = str(row_id).lower()
             current = self._rows[entity_set][row_id]
             updated = {**current, **self.normalize(entity_set, changes)}
             updated["versionnumber"] = self.next_version()
-            updated["modifiedon"] = utc_now()
+            if touch:
+                updated["modifiedon"] = utc_now()
             self._complete(entity_set, updated)
             self._rows[entity_set][row_id] = updated
             self._changed(entity_set, row_id, current, updated)
