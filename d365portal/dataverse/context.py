@@ -112,6 +112,9 @@ def _number(value: str | None) -> float | None:
         return None
 
 
+OUT_OF_ORDER_S = 1.0
+
+
 class _BudgetTracker:
     """Process-wide: the latest budget headers of any Dataverse response (Microsoft's
     service-protection headers, on every response), and the end of the last 429's Retry-After."""
@@ -130,6 +133,13 @@ class _BudgetTracker:
             throttled = now + retry_after if status == 429 and retry_after else old.throttled_until
             if requests_left is None and time_left is None and throttled == old.throttled_until:
                 return
+            if old.observed_at is not None and now - old.observed_at < OUT_OF_ORDER_S:
+                # Answers to requests made at the same time (a page's own and its rights re-read) can
+                # arrive in either order: within a moment, the smaller figure is the newer one.
+                if requests_left is not None and old.requests_remaining is not None:
+                    requests_left = min(requests_left, old.requests_remaining)
+                if time_left is not None and old.time_remaining_s is not None:
+                    time_left = min(time_left, old.time_remaining_s)
             self._budget = Budget(
                 requests_left if requests_left is not None else old.requests_remaining,
                 time_left if time_left is not None else old.time_remaining_s,
