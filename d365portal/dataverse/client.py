@@ -386,6 +386,14 @@ class DataverseClient:
         response = self._request("POST", odata.identifier(name), json=dict(body), retry_safe=retry_safe)
         return json_body(response) if response.content else None
 
+    def call_bound_action(
+        self, entity_set: str, record_id: UUID, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """An action bound to one row: `POST <set>(<id>)/Microsoft.Dynamics.CRM.<name>`."""
+        path = f"{odata.entity_path(entity_set, record_id)}/Microsoft.Dynamics.CRM.{odata.identifier(name)}"
+        response = self._request("POST", path, json=dict(body), retry_safe=False)
+        return json_body(response) if response.content else None
+
     def whoami(self) -> dict[str, Any]:
         """`WhoAmI`: the application user's ids (a cheap check that credentials and access work)."""
         return self.call_function("WhoAmI")

@@ -45,6 +45,7 @@ def _article(
         "isinternal": internal, "islatestversion": True, "isrootarticle": False,
         "majorversionnumber": 1, "minorversionnumber": 0, "knowledgearticleviews": 0,
         "languagelocaleid@odata.bind": f"/languagelocales({locale})",
+        "languagelocaleidlocaleid": 3082 if locale == KB_LOCALE_ES else 1033,
         "rootarticleid@odata.bind": f"/knowledgearticles({root or article_id})",
         "createdon": "2026-03-01T15:00:00Z", "modifiedon": modified, "publishon": modified,
     }  # fmt: skip

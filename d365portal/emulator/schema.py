@@ -376,6 +376,7 @@ def _knowledge_tables(contacts: Table) -> list[Table]:
         Column("publishon", "datetime"),
         Column("rating", "decimal"),
         lookup("languagelocaleid", ("languagelocale", "languagelocaleid")),
+        Column("languagelocaleidlocaleid", "int"),  # the language's LCID (read-only in Dataverse)
         lookup("rootarticleid", ("knowledgearticle", "rootarticleid")),
     )
     feedback = Table("feedback", "feedback", "feedbackid", "title")
