@@ -6,6 +6,7 @@ import click
 
 from d365portal.admin.cli import check_command, notify_command, serve_command, users_group
 from d365portal.admin.demo import demo_command
+from d365portal.admin.report import report_group
 from d365portal.emulator.cli import emulator_command
 
 
@@ -21,3 +22,4 @@ main.add_command(serve_command, "serve")
 main.add_command(check_command, "check")
 main.add_command(users_group, "users")
 main.add_command(notify_command, "notify")
+main.add_command(report_group, "report")

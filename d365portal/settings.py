@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     default_language: Literal["es-ES", "en-US"] = "es-ES"
     timezone: str = "America/Bogota"
     knowledge_base_url: AnyHttpUrl | None = None
+    # The portal's own knowledge base (issue 16): the tenant's published, external articles.
+    knowledge_base_enabled: bool = True
+    knowledge_base_anonymous: bool = False  # readable without signing in
     forums_url: AnyHttpUrl | None = None
     var_dir: Path = Path("var")
     redis_url: str | None = None

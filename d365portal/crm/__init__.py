@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
+    from d365portal.crm.knowledge import KnowledgeRepository
     from d365portal.crm.labels import LabelCatalog
     from d365portal.crm.roles import RoleNames, RoleRepository
     from d365portal.dataverse.client import DataverseClient
@@ -34,6 +35,7 @@ class Crm:
     entitlements: EntitlementRepository
     conversation: ConversationRepository
     roles: RoleRepository
+    knowledge: KnowledgeRepository
 
 
 def validate_fieldmap(fieldmap: object) -> FieldMap:
@@ -60,6 +62,7 @@ def build_crm(
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
+    from d365portal.crm.knowledge import KnowledgeRepository
     from d365portal.crm.roles import RoleNames, RoleRepository
 
     fieldmap = validate_fieldmap(fieldmap)
@@ -71,6 +74,7 @@ def build_crm(
         entitlements=EntitlementRepository(client, fieldmap),
         conversation=ConversationRepository(client, fieldmap, web_note_prefix),
         roles=RoleRepository(client, fieldmap, roles or RoleNames()),
+        knowledge=KnowledgeRepository(client),
     )
 
 

@@ -415,7 +415,10 @@ def build_demo_rows() -> dict[str, list[Row]]:
         statuscode=1,
         prioritycode=2,
     )
-    cases = [manual_case, *_colleague_cases(), *_generated_cases(), *_other_cases()]
+    from d365portal.emulator.knowledge_data import deflection_rows
+
+    recent = deflection_rows(datetime.now(UTC))
+    cases = [manual_case, *_colleague_cases(), *_generated_cases(), *_other_cases(), *recent["incidents"]]
     accounts = _accounts()
     accounts[0]["primarycontactid@odata.bind"] = f"/contacts({DEMO_CONTACT_ID})"
     for account in accounts:
@@ -434,6 +437,7 @@ def build_demo_rows() -> dict[str, list[Row]]:
         "adx_webrole_contactset": web_role_links(),
         **conversation_rows(),
         **knowledge_rows(),
+        "adx_casedeflections": recent["adx_casedeflections"],
     }
 
 

@@ -5,8 +5,9 @@
   answer is `FullTextSearchKnowledgeArticleResponse` with `EntityCollection`, the matching
   `knowledgearticle` rows (each with `@odata.type`). Dataverse runs SQL Server full-text search; the
   emulator matches whole words (with inflection: word prefixes of four letters or more) in the title,
-  keywords, description and content (tags stripped) and orders by a simple relevance: title matches
-  count three, keywords two, the rest one. The QueryExpression subset the emulator understands:
+  keywords, description and content (tags stripped), ignores noise words, keeps a row when any word
+  matches (as FREETEXT does) and orders by a simple relevance: how many of the words matched, then
+  where (title three, keywords two, the rest one). The QueryExpression subset the emulator understands:
   `EntityName` knowledgearticle, `ColumnSet` (`Columns` or `AllColumns`), `Criteria` with
   `FilterOperator` And/Or, `Conditions` (`Equal`, `NotEqual`) and nested `Filters`, `Orders`, `PageInfo`
   (`Count`, `PageNumber`); anything else (link entities, other operators) answers 501.
@@ -62,18 +63,26 @@ def _matches(term: str, words: list[str], inflection: bool) -> int:
     return sum(1 for w in words if w == term)
 
 
+# Words SQL Server's full-text search ignores (its Spanish and English system stoplists, in part).
+NOISE = frozenset("""a al con de del el en es la las lo los me mi no o para por que se su un una y
+an and for i in is it my of on or the to with""".split())
+
+
 def relevance(row: dict[str, Any], terms: list[str], inflection: bool) -> int:
-    """How well a row matches: every term must appear somewhere; title matches weigh most."""
-    score = 0
+    """How well a row matches (FREETEXT-like: any term counts): distinct terms found first, then
+    where they were found (title weighs most); 0 when none is found. Noise words are ignored."""
+    found_terms, weight_sum = 0, 0
     for term in terms:
+        if term in NOISE:
+            continue
         found = 0
         for column, weight in WEIGHTS:
             text = _TAG.sub(" ", str(row.get(column) or ""))
             found += weight * _matches(term, _words(text), inflection)
-        if not found:
-            return 0
-        score += found
-    return score
+        if found:
+            found_terms += 1
+            weight_sum += found
+    return found_terms * 1000 + weight_sum if found_terms else 0
 
 
 def _condition(table: Table, condition: Any) -> Any:

@@ -4,9 +4,13 @@ internal, some drafts or expired, and one carries dangerous HTML to prove the po
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from uuid import UUID, uuid5
 
 from d365portal.emulator.seed import (
+    DEMO_ACCOUNT_ID,
+    DEMO_COMPANY_LEVEL_ID,
+    DEMO_CONTACT_ID,
     KB_DANGEROUS_ID,
     KB_DRAFT_VPN_ID,
     KB_INTERNAL_VPN_ID,
@@ -143,3 +147,31 @@ def knowledge_rows() -> dict[str, list[Row]]:
                  keywords="informes lento carga", modified="2026-11-20T16:30:00Z"),
     ]  # fmt: skip
     return {"languagelocales": locales, "knowledgearticles": articles}
+
+
+def deflection_rows(now: datetime) -> dict[str, list[Row]]:
+    """The last days' case deflections: Lorena read the VPN article instead of opening a case; Julián
+    read the Excel export article and opened his case anyway (a resolved one, two days ago)."""
+    def ago(days: int) -> str:
+        return (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    deflections = [
+        {"adx_casedeflectionid": _id("deflection:vpn"), "adx_name": "Cómo conectarse a la VPN corporativa",
+         "adx_casetitle": "No me conecto a la VPN",
+         "adx_contact@odata.bind": f"/contacts({DEMO_CONTACT_ID})",
+         "adx_knowledgearticle@odata.bind": f"/knowledgearticles({KB_VPN_ES_ID})", "createdon": ago(5)},
+        {"adx_casedeflectionid": _id("deflection:excel"), "adx_name": "Exportar un informe a Excel",
+         "adx_casetitle": "Exportar informe",
+         "adx_contact@odata.bind": f"/contacts({DEMO_COMPANY_LEVEL_ID})",
+         "adx_knowledgearticle@odata.bind": f"/knowledgearticles({_id('report-excel-es')})",
+         "createdon": ago(3)},
+    ]  # fmt: skip
+    case = {
+        "incidentid": _id("case:excel-anyway"), "ticketnumber": "CAS-02455-EXCEL1",
+        "title": "Exportar informe", "description": "El botón de exportar no aparece.",
+        "customerid_account@odata.bind": f"/accounts({DEMO_ACCOUNT_ID})",
+        "primarycontactid@odata.bind": f"/contacts({DEMO_COMPANY_LEVEL_ID})", "prioritycode": 2,
+        "caseorigincode": 3, "casetypecode": 1, "statecode": 1, "statuscode": 5, "createdon": ago(2),
+        "modifiedon": ago(1),
+    }  # fmt: skip
+    return {"adx_casedeflections": deflections, "incidents": [case]}

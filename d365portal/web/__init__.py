@@ -108,6 +108,7 @@ def init_app(app: Flask) -> None:
         health,
         hosts,
         hours,
+        knowledge,
         main,
         profile,
         security,
@@ -119,7 +120,8 @@ def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_pull_language)
     app.url_defaults(_add_language)
     app.jinja_env.globals.update(
-        row_url_prefix=row_url_prefix, with_query=with_query, human_size=case_activity.human_size
+        row_url_prefix=row_url_prefix, with_query=with_query, human_size=case_activity.human_size,
+        excerpt=knowledge.excerpt,
     )
     app.jinja_env.filters["label"] = choice_label
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})
@@ -130,5 +132,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(413, case_activity.too_large)
     security.init_app(app)
     errors.init_app(app)
-    for module in (main, auth, profile, support, hours, company, health):
+    for module in (main, auth, profile, support, hours, company, knowledge, health):
         app.register_blueprint(module.bp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.crm import crm
@@ -55,7 +55,9 @@ def _dataverse_failure(form: NewCaseForm, exc: DataverseError) -> tuple[str, int
 def _new_case_priority() -> Priority | None:
     """Sending is the work a customer is in the middle of (shed last); picking an associate reads one."""
     intent = request.form.get("intent", "send") if request.method == "POST" else None
-    return {"send": "submit", "new": "submit", "select": "page"}.get(intent or "")  # type: ignore[return-value]
+    return {"send": "submit", "new": "submit", "select": "page", "articles": "search"}.get(  # type: ignore[return-value]
+        intent or ""
+    )
 
 
 def _busy_form() -> str:
@@ -88,7 +90,24 @@ def new_case() -> View:
         return _form_page(form)
     if intent == "select":
         return _select_associate(form)
+    if intent == "articles":
+        return _suggest(form)
     return _submit(form)  # "send", or "new" ("Enviar como caso nuevo": the form carries a new GUID)
+
+
+def _suggest(form: NewCaseForm) -> View:
+    """"Buscar artículos" without JavaScript: the form as typed with the articles for its title; the
+    draft is kept in the session, so coming back from an article gives the form back as typed."""
+    from d365portal.web.knowledge import suggestions_for
+
+    title = (form.title.data or "").strip()
+    fields = drafts.DRAFT_FIELDS
+    session[drafts.DRAFT_KEY] = {name: str(getattr(form, name).data or "")[:4000] for name in fields}
+    try:
+        hits, token = suggestions_for(title)
+    except DataverseError as exc:
+        return _dataverse_failure(form, exc)
+    return render_template("support/new_case.html", form=form, suggestions=hits, suggestion_token=token), 200
 
 
 def _select_associate(form: NewCaseForm) -> View:
