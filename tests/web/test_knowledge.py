@@ -126,7 +126,9 @@ def test_suggestions_come_in_one_request_and_opening_one_records_the_deflection(
     user: FlaskClient, emulator: Any
 ) -> None:
     suggest = "/es-ES/knowledgebase/suggest"
-    response, calls = requests_for(emulator, lambda: user.get(suggest, query_string={"q": "no conecta la vpn"}))
+    response, calls = requests_for(
+        emulator, lambda: user.get(suggest, query_string={"q": "no conecta la vpn"})
+    )
     fragment = response.get_data(as_text=True)
     assert calls == 1 and "Artículos que pueden ayudarle" in fragment and KB_VPN_ES_TITLE in fragment
     assert fragment.count('class="suggestion"') <= 5
