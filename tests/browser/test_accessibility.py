@@ -7,6 +7,7 @@ loads nothing from outside; the `page` fixture fails the test if anything does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from d365portal.emulator.seed import (
     DEMO_CONTACT_LEVEL_ID,
     DEMO_CONTACT_LEVEL_USERNAME,
     DEMO_ENTITLEMENT_ID,
+    KB_DANGEROUS_ID,
+    KB_VPN_ES_ID,
 )
 from tests.browser.conftest import sign_in
 
@@ -55,6 +58,11 @@ SIGNED_IN_PAGES = [
     "/es-ES/company/users/invite",
     f"/es-ES/company/users/{DEMO_CONTACT_LEVEL_ID}/level",
     f"/en-US/company/users/{DEMO_COMPANY_LEVEL_ID}/disable",
+    "/es-ES/knowledgebase/",
+    "/es-ES/knowledgebase/?q=VPN",
+    "/en-US/knowledgebase/?q=VPN",
+    f"/es-ES/knowledgebase/{KB_VPN_ES_ID}",
+    f"/es-ES/knowledgebase/{KB_DANGEROUS_ID}",
 ]
 
 
@@ -181,4 +189,16 @@ def test_the_conversations_states_pass_axe_and_fit_375px(page: Any, emulator: An
     page.get_by_role("button", name="Sí, cerrar el caso").click()
     expect(page.get_by_text("El caso quedó resuelto.")).to_be_visible()
     _check_current(page, "resolved case", problems)
+    assert not problems, problems
+
+
+def test_the_new_case_form_with_suggestions_passes_axe_and_fits_375px(page: Any) -> None:
+    """Issue 16: "Artículos que pueden ayudarle" shown under the typed title."""
+    problems: dict[str, list[str]] = {}
+    sign_in(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/es-ES/support/create-case/")
+    page.get_by_label(re.compile(r"Título")).press_sequentially("La VPN se corta", delay=20)
+    page.locator("#suggestions h2").wait_for()
+    _check_current(page, "new case with suggestions", problems)
     assert not problems, problems
