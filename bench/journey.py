@@ -39,8 +39,13 @@ PAGES = (
     "notifications",
     "company_users",
     "company_action",
+    "kb_search",
+    "kb_article",
+    "kb_rate",
+    "suggest",
     "sign_out",
 )
+KB_WORDS = ("vpn", "endpoint", "informes", "contraseña", "impresora")
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,14 @@ def classify(method: str, url: str) -> str:
         return "case_action"
     if path.endswith("/profile/notifications"):
         return "notifications"
+    if "/knowledgebase/suggest" in path:
+        return "suggest"
+    if "/knowledgebase/" in path and path.endswith("/rate"):
+        return "kb_rate"
+    if "/knowledgebase/" in path and path.rstrip("/").split("/")[-1] != "knowledgebase":
+        return "kb_article"
+    if "/knowledgebase" in path:
+        return "kb_search"
     if "/company/users/" in path:
         return "company_action"
     if path.endswith("/company/users"):
@@ -332,7 +345,26 @@ class Customer:
         detail = self.hour_banks()
         self.fetch("GET", f"/{LANG}/profile/notifications")
         self.company_users()
+        self.knowledge()
         self.sign_out(detail)
+
+    def knowledge(self) -> None:
+        """Base de conocimiento: search a word, open the first article, "Sí"; then type a new case's
+        title letter by letter as the form's script asks for suggestions (from three characters)."""
+        word = self._rng.choice(KB_WORDS)
+        results = self.fetch("GET", f"/{LANG}/knowledgebase/?q={word}")
+        articles = html.links_matching(results.text, results.url, "/knowledgebase/")
+        articles = [a for a in articles if a.rstrip("/").split("/")[-1].count("-") == 4]
+        if not articles:
+            raise JourneyError(f"kb_search: no article for {word!r}")
+        article = self.fetch("GET", articles[0])
+        form = html.form_with(article.text, "article_token")
+        if form is None:
+            raise JourneyError("kb_article: no rating form")
+        self.submit(form, article.url, {"helpful": "yes"}, page="kb_rate")
+        title = f"{word} no funciona"
+        for end in range(3, len(title) + 1, 4):  # what a debounced typist sends
+            self.fetch("GET", f"/{LANG}/knowledgebase/suggest?q={title[:end]}")
 
     def company_users(self) -> None:
         """Usuarios de la empresa (the bench users administer their accounts), then one colleague's

@@ -79,6 +79,20 @@ class PageCost:
         }
 
 
+def settled(probe: EmulatorProbe, quiet_s: float = 0.15, limit_s: float = 2.0) -> list[dict[str, Any]]:
+    """The traffic once it stops growing: writes a page makes after answering (an article's view
+    count) belong to that page, not to the next one."""
+    deadline = time.monotonic() + limit_s
+    seen = probe.traffic()
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        again = probe.traffic()
+        if len(again) == len(seen):
+            return again
+        seen = again
+    return seen
+
+
 def is_metadata(call: dict[str, Any]) -> bool:
     """Whether a recorded request read table definitions (the label catalogue's background refresh,
     which no page view waits for: counted apart from the pages)."""
@@ -114,7 +128,7 @@ def calibrate(
         probe.reset()
 
     def after(page: str, method: str, url: str) -> None:
-        everything = probe.traffic()
+        everything = settled(probe)
         traffic = [call for call in everything if not is_metadata(call)]
         METADATA_SEEN.extend(call for call in everything if is_metadata(call))
         cost = pages[page]

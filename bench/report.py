@@ -8,7 +8,8 @@ from typing import Any
 
 # DESIGN.md decision 3: one Dataverse request per page view; these may make two (the home page's two
 # are made at the same time: its open cases and its hour banks).
-TWO_CALL_PAGES = frozenset({"sign_in", "submit", "hour_bank", "home"})
+# The article page: its read, and the view count written after the answer (issue 16).
+TWO_CALL_PAGES = frozenset({"sign_in", "submit", "hour_bank", "home", "kb_article"})
 LIST_PAGES = ("case_list", "search", "hour_banks")
 OVERHEAD_BUDGET_MS = 5.0
 
@@ -112,6 +113,12 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "more tokens than worker processes: the token cache is not shared within a process",
             )
         )
+    pages = report["load"]["pages"]
+    if "suggest" in pages and "case_list" in pages:
+        suggest, listing = pages["suggest"]["p50_ms"], pages["case_list"]["p50_ms"]
+        checks.append(_budget("knowledge: suggestions p50 under the case list p50 (ms)",
+                              {"suggest": suggest, "case_list": listing}, "suggest < case_list",
+                              suggest < listing, "suggestions are slower than the case list"))  # fmt: skip
     checks.extend(_protection_budgets(report.get("service_protection")))
     checks.extend(_conversation_budgets(report.get("conversation")))
     checks.extend(_notifier_budgets(report.get("notifier")))

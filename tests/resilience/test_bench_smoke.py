@@ -58,6 +58,10 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
         "hour_bank",
         "company_users",
         "company_action",
+        "kb_search",
+        "kb_article",
+        "kb_rate",
+        "suggest",
         "sign_out",
     }
     by_name = {b["name"]: b for b in report["budgets"]}
@@ -66,6 +70,9 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
     # The company page proves the visitor is an admin with its own one request (issue 15).
     assert calls["company_users"]["max"] == 1 and calls["company_users"]["rights_checks"] == 0
     assert calls["case_list"]["rights_checks"] == 1 and calls["case_list"]["own_max"] == 1
+    # The knowledge base (issue 16): the search and each suggestion one request, no rights re-read.
+    assert calls["kb_search"]["max"] == 1 and calls["suggest"]["max"] == 1
+    assert "knowledge: suggestions p50 under the case list p50 (ms)" in by_name
     notifier = report["notifier"]["main"]
     assert notifier["events"] == 3 and notifier["extra_requests_per_event"] <= 1
     conversation = report["conversation"]
