@@ -40,6 +40,9 @@ CREATE_PRIVILEGES = {
     "prvAppendContact": "Append on Contact (web roles, audit notes)",
     "prvAppendadx_webrole": "Append on Web Role (a company admin changes a level)",
     "prvAppendToadx_webrole": "Append To on Web Role",
+    "prvCreateFeedback": "Create on Feedback (\"¿Le resultó útil?\")",
+    "prvCreateadx_casedeflection": "Create on Case Deflection (articles opened from the new-case form)",
+    "prvAppendToKnowledgeArticle": "Append To on Knowledge Article (ratings, deflections, view counts)",
 }
 READ_PRIVILEGES = {
     "prvReadIncident": "Read on Case",
@@ -49,6 +52,7 @@ READ_PRIVILEGES = {
     "prvReadadx_portalcomment": "Read on Portal Comment",
     "prvReadNote": "Read on Note",
     "prvReadadx_webrole": "Read on Web Role",
+    "prvReadKnowledgeArticle": "Read on Knowledge Article",
 }
 
 
@@ -69,6 +73,7 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
     from d365portal.crm.contacts import PARENT_ACCOUNT_NAV, contact_columns
     from d365portal.crm.conversation import COMMENT_COLUMNS, COMMENT_FILES, NOTE_COLUMNS
     from d365portal.crm.entitlements import ACCOUNT_ENTITLEMENTS_NAV, CASES_NAV, ENTITLEMENT_COLUMNS
+    from d365portal.crm.knowledge import ARTICLE_COLUMNS, SEARCH_COLUMNS
 
     return [
         Table("incidents", "incidentid", tuple(case_columns(fieldmap, detail=True)),
@@ -83,6 +88,13 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
         Table("organizations", "organizationid", ("maxuploadfilesize", "blockedattachments")),
         Table("adx_webroles", "adx_webroleid", ("adx_webroleid", "adx_name", "statecode"),
               ("adx_webrole_contact", "contactid")),
+        Table("knowledgearticles", "knowledgearticleid",
+              tuple(dict.fromkeys(  # the search names lookups as QueryExpression does; $select as _x_value
+                  "_rootarticleid_value" if c == "rootarticleid" else c
+                  for c in (*SEARCH_COLUMNS, *ARTICLE_COLUMNS)
+              ))),
+        Table("feedback", "feedbackid", ("title", "rating", "minrating", "maxrating", "source")),
+        Table("adx_casedeflections", "adx_casedeflectionid", ("adx_name", "adx_casetitle")),
     ]  # fmt: skip
 
 

@@ -20,7 +20,8 @@ PORTAL_ROLE = (
     "prvReadadx_portalcomment", "prvCreateadx_portalcomment", "prvAppendToadx_portalcomment",
     "prvAppendToIncident", "prvReadNote", "prvCreateNote",
     "prvCreateContact", "prvAppendContact", "prvReadadx_webrole", "prvAppendadx_webrole",
-    "prvAppendToadx_webrole",
+    "prvAppendToadx_webrole", "prvReadKnowledgeArticle", "prvCreateFeedback", "prvCreateadx_casedeflection",
+    "prvAppendToKnowledgeArticle",
 )  # fmt: skip
 
 # Privilege ids are GUIDs in Dataverse; stable ones derived from the name keep answers repeatable.

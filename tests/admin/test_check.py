@@ -26,7 +26,7 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     lines = result.output.splitlines()
     for number in range(1, 10):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
-    assert "8 tables" in result.output
+    assert "11 tables" in result.output
     assert "privileges not listed" not in result.output  # step 5 read the role's privileges
     assert "options of 3 tables in 2 languages" in result.output  # step 8 read the labels
     assert lines[-1].startswith("Verdict: All 10 checks passed")
@@ -196,14 +196,16 @@ CONVERSATION_PRIVILEGES = [
     "prvWriteIncident", "prvReadadx_portalcomment", "prvCreateadx_portalcomment",
     "prvAppendToadx_portalcomment", "prvAppendToIncident", "prvReadNote", "prvCreateNote",
     "prvCreateContact", "prvAppendContact", "prvReadadx_webrole", "prvAppendadx_webrole",
-    "prvAppendToadx_webrole",
+    "prvAppendToadx_webrole", "prvReadKnowledgeArticle", "prvCreateFeedback", "prvCreateadx_casedeflection",
+    "prvAppendToKnowledgeArticle",
 ]
 
 
 def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) -> None:
     mock.get(f"{API}WhoAmI", json={"UserId": USER_ID, "BusinessUnitId": "b", "OrganizationId": "o"})
     tables = re.compile(
-        rf"{re.escape(API)}(incidents|accounts|contacts|entitlements|adx_portalcomments|annotations|organizations)\?.*"
+        rf"{re.escape(API)}(incidents|accounts|contacts|entitlements|adx_portalcomments|annotations|organizations"
+        rf"|knowledgearticles|feedback|adx_casedeflections)\?.*"
     )
     mock.get(tables, json={"value": []})
     roles = [{"adx_name": name} for name in ("Contacto", "Empresa", "Administrador de la empresa")]
