@@ -113,7 +113,7 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "more tokens than worker processes: the token cache is not shared within a process",
             )
         )
-    pages = report["load"]["pages"]
+    pages = report["load"].get("pages", {})
     if "suggest" in pages and "case_list" in pages:
         suggest, listing = pages["suggest"]["p50_ms"], pages["case_list"]["p50_ms"]
         checks.append(_budget("knowledge: suggestions p50 under the case list p50 (ms)",
@@ -236,7 +236,7 @@ def page_calls(cost: dict[str, Any] | None) -> str | None:
 def table(report: dict[str, Any]) -> str:
     """The page table and the budgets, as plain text."""
     rows = [("page", "count", "/s", "p50 ms", "p95 ms", "p99 ms", "errors", "DV calls", "overhead ms")]
-    pages = report["load"]["pages"]
+    pages = report["load"].get("pages", {})
     for page, figures in {**pages, "overall": report["load"]["overall"]}.items():
         calls: Any = page_calls(report["dataverse_calls_per_page"].get(page))
         if page == "overall":

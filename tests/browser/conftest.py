@@ -4,12 +4,38 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+from flask import Flask
+
 from d365portal.emulator.seed import DEMO_PASSWORD, DEMO_USERNAME
+from d365portal.settings import Settings
+from tests.conftest import ServedApp, free_port, make_settings
+
+
+@pytest.fixture()
+def portal_port() -> int:
+    """The live portal's port, chosen before the app so its links can point at it."""
+    return free_port()
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, emulator: Any, portal_port: int) -> Settings:
+    """Links in mails (reset, invitation) point at the live portal itself, so the browser can follow them."""
+    return make_settings(tmp_path, emulator.url, public_base_url=f"http://127.0.0.1:{portal_port}")
+
+
+@pytest.fixture()
+def live_portal(app: Flask, portal_port: int) -> Iterator[ServedApp]:
+    served = ServedApp(app, port=portal_port)
+    yield served
+    served.stop()
+
 
 LABELS = {"es-ES": ("Usuario", "Contraseña", "Iniciar Sesión"), "en-US": ("Username", "Password", "Sign in")}
 

@@ -6,7 +6,6 @@ open session ends at its next request) and enables them; the audit notes are in 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,8 @@ from d365portal.emulator.seed import (
     DEMO_CONTACT_LEVEL_USERNAME,
     DEMO_USERNAME,
 )
-from d365portal.settings import Settings
 from tests.browser.conftest import field, sign_in, wait_for_mail
-from tests.conftest import ServedApp, make_settings
+from tests.conftest import ServedApp
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "lampara verde rio montaña"
@@ -58,26 +56,6 @@ T = {
         "ended": "Your session ended", "not_found": "not",
     },
 }  # fmt: skip
-
-
-@pytest.fixture()
-def portal_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture()
-def settings(tmp_path: Path, emulator: Any, portal_port: int) -> Settings:
-    """Invitation links point at the live portal itself, so the browser can follow them."""
-    return make_settings(tmp_path, emulator.url, public_base_url=f"http://127.0.0.1:{portal_port}")
-
-
-@pytest.fixture()
-def live_portal(app: Flask, portal_port: int) -> Iterator[ServedApp]:
-    served = ServedApp(app, port=portal_port)
-    yield served
-    served.stop()
 
 
 @pytest.fixture()

@@ -287,16 +287,24 @@ def test_the_other_customers_user_signs_in_to_its_own_account(client: FlaskClien
 
 
 def test_knowledge_base_and_forums_show_only_when_configured(settings: Any, client: FlaskClient) -> None:
-    sign_in(client)
-    menu = text(client.get("/es-ES/")).split('class="menu"')[1].split("</nav>")[0]
-    assert "Knowledge Base" not in menu and "Foros" not in menu
     from d365portal import create_app
 
+    sign_in(client)  # the portal's own knowledge base is on by default (issue 16)
+    menu = text(client.get("/es-ES/")).split('class="menu"')[1].split("</nav>")[0]
+    assert 'href="/es-ES/knowledgebase/"' in menu and "Foros" not in menu
+    off = create_app(settings.model_copy(update={"knowledge_base_enabled": False}))
+    off.testing = True
+    bare = off.test_client()
+    sign_in(bare)
+    menu = text(bare.get("/es-ES/")).split('class="menu"')[1].split("</nav>")[0]
+    assert "Knowledge Base" not in menu and "Foros" not in menu
+    assert bare.get("/es-ES/knowledgebase/").status_code == 404
     configured = create_app(
         settings.model_copy(
-            update={"knowledge_base_url": "https://kb.example/", "forums_url": "https://foros.example/"}
+            update={"knowledge_base_url": "https://kb.example/", "forums_url": "https://foros.example/",
+                    "knowledge_base_enabled": False}
         )
-    )
+    )  # fmt: skip
     configured.testing = True
     other = configured.test_client()
     sign_in(other)
