@@ -87,9 +87,12 @@ def _apply(principal: Principal, rights: Rights | None | DataverseError) -> Resp
     if changed:
         log.info("level of contact %s is now %s (was %s)",
                  principal.contact_id, rights.level.key, principal.rights.key)  # fmt: skip
-    updated = replace(principal, level=int(rights.level), rights_checked_at=time.time())
-    session[SESSION_KEY] = updated.to_session()
-    g.principal = updated
+    if changed or current_app.config["SETTINGS"].rights_recheck_seconds:
+        # The session is written only when there is something to remember: a new level, or when
+        # the check is due again only after `rights_recheck_seconds` (every view writes nothing).
+        updated = replace(principal, level=int(rights.level), rights_checked_at=time.time())
+        session[SESSION_KEY] = updated.to_session()
+        g.principal = updated
     return changed
 
 

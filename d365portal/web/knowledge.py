@@ -197,6 +197,8 @@ def _later(work: Callable[[], None], what: str) -> None:
             work()
         except DataverseError as exc:
             log.warning("knowledge %s not recorded: %s", what, exc)
+        except Exception:  # a thread's error would otherwise vanish with its future
+            log.exception("knowledge %s failed", what)
 
     _after.submit(copy_context().run, run)
 

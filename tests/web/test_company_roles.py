@@ -434,3 +434,25 @@ def test_inviting_an_existing_contact_and_unlocking_a_locked_colleague(
         for n in notes_on(emulator, DEMO_COMPANY_LEVEL_ID)
     )
     sign_in_as(app.test_client(), DEMO_COMPANY_LEVEL_USERNAME)  # can sign in again
+
+
+def test_a_recheck_interval_trades_the_rights_read_for_a_delay(tmp_path: Any, emulator: Any) -> None:
+    """`rights_recheck_seconds`: the sign-in's own read counts as the check; within the interval a page
+    makes its one request alone, once it has passed the rights are read again beside it."""
+    from d365portal import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, emulator.url, rights_recheck_seconds=60))
+    app.testing = True
+    client = sign_in_as(app.test_client(), DEMO_COMPANY_LEVEL_USERNAME)
+    emulator.stats.reset()
+    assert client.get("/es-ES/support/").status_code == 200
+    assert emulator.stats.snapshot()["total"] == 1  # checked at sign-in, a moment ago
+    with client.session_transaction() as session:
+        session["principal"] = {**session["principal"], "rights_checked_at": 0.0}  # the interval passed
+    emulator.stats.reset()
+    assert client.get("/es-ES/support/").status_code == 200
+    assert emulator.stats.snapshot()["total"] == 2
+    emulator.stats.reset()
+    assert client.get("/es-ES/support/").status_code == 200
+    assert emulator.stats.snapshot()["total"] == 1  # the new check was remembered
