@@ -159,16 +159,18 @@ def search() -> str | tuple[str, int]:
 @bp.get("/suggest")
 @login_required
 @spends_dataverse("search")
-def suggest() -> str | tuple[str, int]:
+def suggest() -> tuple[str, int, dict[str, str]]:
     """The new-case form's "Artículos que pueden ayudarle" for a typed title (an HTML fragment)."""
     _enabled()
     title = clean_search(request.args.get("q"))
+    headers = {"X-Portal-Fragment": "suggestions", "Cache-Control": "no-store"}
     if len(title) < MIN_SUGGEST:
-        return render_template("knowledge/_suggestions.html", hits=[], title=title, asked=False)
+        return render_template("knowledge/_suggestions.html", hits=[], title=title, asked=False), 200, headers
     found, _more = crm().knowledge.search(title, page=1, page_size=SUGGESTIONS)
     hits = in_page_language(found, current_language())[:SUGGESTIONS]
-    return render_template("knowledge/_suggestions.html", hits=hits, title=title, asked=True,
+    page = render_template("knowledge/_suggestions.html", hits=hits, title=title, asked=True,
                            token=deflection_token(title))  # fmt: skip
+    return page, 200, headers
 
 
 def suggestions_for(title: str) -> tuple[list[tuple[Hit, bool]], str | None]:

@@ -61,7 +61,11 @@
       headers: { "Accept": "text/html" },
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
-      return response.ok ? response.text() : "";
+      // Only the fragment itself: a session that ended answers with a redirect to the sign-in page,
+      // which must never land inside the form (the form keeps its own way of saying so).
+      var fragment = response.ok && !response.redirected &&
+        response.headers.get("X-Portal-Fragment") === "suggestions";
+      return fragment ? response.text() : "";
     }).then(function (html) {
       if (title.value.trim() === text) {
         box.innerHTML = html; // rendered and escaped by the portal's templates

@@ -119,3 +119,16 @@ def test_without_javascript_the_button_finds_articles_and_the_draft_comes_back(
         assert len(rows) == 1
     finally:
         context.close()
+
+
+def test_suggestions_after_the_session_ended_stay_out_of_the_form(page: Any) -> None:
+    """A session that ends while a title is typed: the suggestion request is redirected to the sign-in
+    page, and that page must not land inside the new-case form (it has its own way of saying so)."""
+    sign_in(page)
+    page.goto("/es-ES/support/create-case/")
+    page.context.clear_cookies()
+    with page.expect_response(lambda r: "/knowledgebase/suggest" in r.url or "/Account/Login" in r.url):
+        field(page, "Título").press_sequentially("La VPN se corta", delay=10)
+    page.wait_for_timeout(400)
+    box = page.locator("#suggestions")
+    assert box.locator("input, form").count() == 0 and "Iniciar Sesión" not in box.inner_text()
