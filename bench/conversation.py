@@ -18,7 +18,7 @@ import requests
 
 from bench import html
 from bench.journey import LANG, Customer, JourneyError
-from bench.measure import EmulatorProbe, is_rights_check
+from bench.measure import EmulatorProbe, is_metadata, is_rights_check, settled
 from bench.processes import MemorySampler
 
 FILE_BYTES = 5 * 2**20
@@ -66,7 +66,8 @@ def conversation_run(
         probe.reset()
         _view(customer, url)
         # The case page's own requests (the re-read of the user's rights is counted apart, in the journey).
-        calls[name] = sum(1 for call in probe.traffic() if not is_rights_check(call))
+        own = [call for call in settled(probe) if not is_rights_check(call) and not is_metadata(call)]
+        calls[name] = len(own)
     times: dict[str, list[float]] = {"2": [], "200": []}
     for _ in range(ROUNDS):
         times["2"].append(_view(customer, small)[0])
