@@ -60,6 +60,8 @@ ES: Labels = {
                             "statuscode": {1: "Activo", 2: "Inactivo"}},  # fmt: skip
     "languagelocales": {"statecode": {0: "Activo", 1: "Inactivo"},
                         "statuscode": {1: "Activo", 2: "Inactivo"}},  # fmt: skip
+    "adx_externalidentities": {"statecode": {0: "Activo", 1: "Inactivo"},
+                               "statuscode": {1: "Activo", 2: "Inactivo"}},  # fmt: skip
     "activityparties": {"participationtypemask": dict(enumerate(
         ("Remitente", "Destinatario", "Destinatario CC", "Destinatario CCO", "Asistente requerido",
          "Asistente opcional", "Organizador", "Referente", "Cliente", "Recurso"), start=1))},
@@ -112,6 +114,8 @@ EN: Labels = {
                             "statuscode": {1: "Active", 2: "Inactive"}},  # fmt: skip
     "languagelocales": {"statecode": {0: "Active", 1: "Inactive"},
                         "statuscode": {1: "Active", 2: "Inactive"}},  # fmt: skip
+    "adx_externalidentities": {"statecode": {0: "Active", 1: "Inactive"},
+                               "statuscode": {1: "Active", 2: "Inactive"}},  # fmt: skip
     "activityparties": {"participationtypemask": dict(enumerate(
         ("Sender", "To Recipient", "CC Recipient", "BCC Recipient", "Required attendee",
          "Optional attendee", "Organizer", "Regarding", "Customer", "Resource"), start=1))},
@@ -130,6 +134,7 @@ STATES: dict[str, dict[int, tuple[int, ...]]] = {
     "feedback": {0: (1,), 1: (2,)},
     "adx_casedeflections": {0: (1,), 1: (2,)},
     "languagelocales": {0: (1,), 1: (2,)},
+    "adx_externalidentities": {0: (1,), 1: (2,)},
 }
 
 STATE_ENUM_NAMES = {"incidents": "IncidentState", "entitlements": "EntitlementState"}

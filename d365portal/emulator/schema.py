@@ -221,10 +221,12 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
     conversation = _conversation_tables(incidents)
     roles = _web_role_tables(contacts)
     knowledge = _knowledge_tables(contacts)
+    identities = _external_identity_table(contacts)
     tables = {
         t.entity_set: t
-        for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation, *roles, *knowledge)
-    }
+        for t in (incidents, accounts, contacts, entitlements, resolutions, *conversation, *roles, *knowledge,
+                  identities)
+    }  # fmt: skip
     for entity_set, columns in (custom_lookups or {}).items():
         tables[entity_set].add(*columns)
     return tables
@@ -407,3 +409,22 @@ def _knowledge_tables(contacts: Table) -> list[Table]:
         "adx_contact_adx_casedeflection_Contact", "adx_casedeflections", "adx_contact"
     )
     return [locales, articles, feedback, deflections]
+
+
+def _external_identity_table(contacts: Table) -> Table:
+    """Power Pages' external logins (issue 17): `adx_externalidentity` — `adx_username` (the provider's
+    key for the user, its primary name), `adx_identityprovidername` (the provider, up to 400
+    characters), `adx_contactid` → contact (navigation `adx_contactid`; the contact's collection
+    `adx_contact_externalidentity`), as the table reference lists them."""
+    key = "adx_externalidentityid"
+    identities = Table("adx_externalidentities", "adx_externalidentity", key, "adx_username")
+    _common(identities)
+    identities.add(
+        Column("adx_username", "string", 100, required=True),
+        Column("adx_identityprovidername", "string", 400),
+        lookup("adx_contactid", ("contact", "adx_contactid")),
+    )
+    contacts.collections["adx_contact_externalidentity"] = CollectionNav(
+        "adx_contact_externalidentity", "adx_externalidentities", "adx_contactid"
+    )
+    return identities
