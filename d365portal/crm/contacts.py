@@ -40,8 +40,7 @@ def identity_column(fieldmap: FieldMap, field: str) -> str:
 
 def contact_columns(fieldmap: FieldMap, *, with_hash: bool = False) -> list[str]:
     """The contact columns the portal reads; the password hash only on the sign-in path."""
-    columns = ["contactid", "fullname", "firstname", "lastname", "emailaddress1", "_parentcustomerid_value",
-               "statecode"]  # fmt: skip
+    columns = ["contactid", "fullname", "firstname", "lastname", "emailaddress1", "_parentcustomerid_value"]
     columns += [identity_column(fieldmap, f) for f in IDENTITY_FIELDS if f != "password_hash"]
     if with_hash:
         columns.append(identity_column(fieldmap, "password_hash"))
@@ -72,7 +71,6 @@ def contact_from_row(row: r.Row, fieldmap: FieldMap) -> Contact:
         email_confirmed=r.boolean(row, col["email_confirmed"]),
         last_successful_login=r.timestamp(row, col["last_successful_login"]),
         web_roles=role_names_of(row),
-        active=row.get("statecode") in (0, None),
     )
 
 

@@ -123,7 +123,6 @@ class Contact(Record):
     email_confirmed: bool = False
     last_successful_login: datetime | None = None
     web_roles: tuple[str, ...] = ()  # names of the contact's active Power Pages web roles
-    active: bool = True  # statecode Active
 
     def locked_out(self, now: datetime | None = None) -> bool:
         """A lockout end in the future."""
@@ -216,10 +215,6 @@ class Scope:
     def hour_banks(self) -> bool:
         """May this user see the company's hour banks."""
         return self.level >= Level.COMPANY or self.contact_hour_banks
-
-    def mine(self) -> Scope:
-        """The same user, limited to their own cases ("Mis casos")."""
-        return Scope(self.contact_id, self.account_id, self.level, True, self.contact_hour_banks)
 
 
 T = TypeVar("T")

@@ -33,7 +33,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.crm import crm
-from d365portal.crm.models import Level, Scope
+from d365portal.crm.models import Scope
 from d365portal.crm.roles import Rights
 from d365portal.dataverse.errors import DataverseError
 from d365portal.identity.sessions import ServerSession
@@ -124,7 +124,3 @@ def rights_checked(view: F) -> F:
 
     return cast(F, wrapped)
 
-
-def require_level(level: Level) -> bool:
-    """Whether the signed-in user holds at least `level`."""
-    return signed_in().rights >= level
