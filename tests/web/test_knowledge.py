@@ -4,6 +4,7 @@ budget."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -156,3 +157,34 @@ def test_without_javascript_find_articles_keeps_the_draft(user: FlaskClient) -> 
     assert 'value="La VPN se corta"' in body and "Desde el lunes, cada cinco minutos." in body
     back = text(user.get("/es-ES/support/create-case/"))  # back from the article: the form as typed
     assert 'value="La VPN se corta"' in back and "Desde el lunes, cada cinco minutos." in back
+
+
+def test_results_are_paged_like_the_case_list(user: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from d365portal.web import knowledge
+
+    monkeypatch.setattr(knowledge, "PAGE_SIZE", 2)
+    first = user.get(SEARCH, query_string={"q": "vpn"}).get_data(as_text=True)
+    # At most a page; translations of one article found together show once (in the page's language).
+    assert 1 <= first.count('class="kb-result"') <= 2 and 'rel="next"' in first and 'rel="prev"' not in first
+    second = user.get(SEARCH, query_string={"q": "vpn", "page": "2"}).get_data(as_text=True)
+    assert 'rel="prev"' in second and "Página 2" in second
+    titles_first = set(re.findall(r'<h3><a href="[^"]+">([^<]+)</a>', first))
+    titles_second = set(re.findall(r'<h3><a href="[^"]+">([^<]+)</a>', second))
+    assert titles_second and not titles_first & titles_second
+
+
+def test_searches_and_suggestions_count_against_the_contacts_limit(tmp_path: Any, emulator: Any) -> None:
+    from d365portal import create_app
+    from d365portal.crm import option_labels
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, emulator.url, contact_burst=2, contact_rate_per_second=0.1))
+    app.testing = True
+    option_labels(app).refresh_now()  # no background label read in the counts below
+    client = sign_in(app.test_client())
+    assert client.get(SEARCH, query_string={"q": "vpn"}).status_code == 200
+    assert client.get("/es-ES/knowledgebase/suggest", query_string={"q": "vpn corta"}).status_code == 200
+    emulator.stats.reset()
+    refused = client.get("/es-ES/knowledgebase/suggest", query_string={"q": "vpn se corta"})
+    assert refused.status_code == 429 and emulator.stats.snapshot()["total"] == 0
+    assert client.get(SEARCH, query_string={"q": "vpn"}).status_code == 429
