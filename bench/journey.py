@@ -39,6 +39,8 @@ PAGES = (
     "notifications",
     "company_users",
     "company_action",
+    "company_invite",
+    "follow",
     "kb_search",
     "kb_article",
     "kb_rate",
@@ -93,8 +95,12 @@ def classify(method: str, url: str) -> str:
         return "kb_article"
     if "/knowledgebase" in path:
         return "kb_search"
+    if path.endswith("/company/users/invite"):
+        return "company_invite"
     if "/company/users/" in path:
         return "company_action"
+    if "/support/case/" in path and path.endswith("/follow"):
+        return "follow"
     if path.endswith("/company/users"):
         return "company_users"
     if "/support/case/" in path:
@@ -234,7 +240,11 @@ class Customer:
         """Open one case of the list (its fields and its activity)."""
         if not case_links:
             raise JourneyError("case_list: no case to open")
-        return self.fetch("GET", self._rng.choice(case_links))
+        page = self.fetch("GET", self._rng.choice(case_links))
+        follow = html.form_with(page.text, action_part="/follow")
+        if follow is not None:  # a colleague's case: "Seguir este caso" (the page comes back with it)
+            page = self.submit(follow, page.url, page="follow")
+        return page
 
     def reply(self, case_page: requests.Response) -> None:
         """Agregar un comentario with a small file (an open case only), then download that file."""
@@ -375,6 +385,7 @@ class Customer:
         if not actions:
             raise JourneyError("company_users: no colleague to act on")
         self.fetch("GET", self._rng.choice(actions))
+        self.fetch("GET", f"/{LANG}/company/users/invite")  # the invitation form (not sent)
 
 
 def _login_form(text: str) -> html.Form | None:

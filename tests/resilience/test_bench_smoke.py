@@ -58,6 +58,7 @@ def test_bench_runs_and_writes_its_report_and_plot(tmp_path: Path) -> None:
         "hour_bank",
         "company_users",
         "company_action",
+        "company_invite",
         "kb_search",
         "kb_article",
         "kb_rate",
