@@ -57,6 +57,11 @@ class FieldMap(BaseModel):
     identity_lockoutenddate: str = "adx_identity_lockoutenddate"
     identity_emailconfirmed: str = "adx_identity_emailaddress1confirmed"
     identity_lastsuccessfullogin: str = "adx_identity_lastsuccessfullogin"
+    # Power Pages' own "second factor required" flag (an email code when no app is set up).
+    identity_twofactorenabled: str = "adx_identity_twofactorenabled"
+    # The authenticator app's secret and the recovery codes, encrypted (issue 17, DESIGN.md decision
+    # 22): a Multiple lines of text column (4000) the tenant adds to contact; Power Pages has none.
+    identity_secondfactor: str = "d365p_secondfactor"
 
     @field_validator("*")
     @classmethod
@@ -65,6 +70,35 @@ class FieldMap(BaseModel):
         if not value or not all(c.isalnum() or c == "_" for c in value):
             raise ValueError("must be a Dataverse column name (letters, digits and _)")
         return value
+
+
+class IdentityProvider(BaseModel):
+    """An OpenID Connect provider users sign in with (issue 17): Microsoft Entra ID or Entra External ID,
+    through MSAL's authorization-code flow with PKCE."""
+
+    model_config = {"extra": "forbid"}
+
+    # In the redirect URI `<public_base_url>/signin-<name>` and the sign-in links.
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    kind: Literal["entra_id", "external_id"] = "entra_id"
+    # Entra ID: https://login.microsoftonline.com/<tenant id> or …/organizations (any work account);
+    # External ID: https://<subdomain>.ciamlogin.com/<tenant id>.
+    authority: AnyHttpUrl
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None
+    certificate_path: Path | None = None  # PEM private key + certificate, instead of a secret
+    certificate_thumbprint: str | None = None
+    # Only these tenants' users may sign in (Entra ID "organizations"); empty: the authority's own.
+    allowed_tenants: list[str] = []
+    label_es: str = Field("Iniciar sesión con Microsoft", min_length=1, max_length=60)
+    label_en: str = Field("Sign in with Microsoft", min_length=1, max_length=60)
+    # First sign-in with no link and no invitation: link the one portal contact with the same
+    # address, only when the provider vouches for it (`email_verified`, Entra's `xms_edov`).
+    match_verified_email: bool = False
+    # The claim stored as the identity's key (adx_username): `sub` as Power Pages stores it, or `oid`.
+    subject_claim: Literal["sub", "oid"] = "sub"
+    # Sign-out also signs out at the provider (its end_session_endpoint).
+    front_channel_logout: bool = False
 
 
 class Settings(BaseSettings):
@@ -166,6 +200,20 @@ class Settings(BaseSettings):
     # this many seconds: a role removed in Dynamics then takes effect within that time.
     rights_recheck_seconds: int = Field(0, ge=0, le=3600)
 
+    # --- Sign-in with identity providers and the second factor (issue 17) -------------------
+    identity_providers: list[IdentityProvider] = []
+    local_signin_enabled: bool = True  # Usuario + Contraseña on "Iniciar Sesión"
+    # Every local sign-in asks for a second factor (else: the users who turned it on).
+    two_factor_required: bool = False
+    # The authenticator app (needs fieldmap.identity_secondfactor on contact); else email codes only.
+    two_factor_app: bool = True
+    # Key of the second factor's encryption (Fernet, 32 url-safe base64 bytes); default: derived
+    # from secret_key.
+    two_factor_key: SecretStr | None = None
+    two_factor_remember_days: int = Field(30, ge=0, le=90)  # "Recordar este dispositivo" (0: off)
+    two_factor_rate_per_ip: int = Field(10, ge=1)  # codes per 5 minutes
+    two_factor_mail_per_user: int = Field(3, ge=1, le=20)  # email codes per 10 minutes
+
     # --- The notifier (`d365portal notify`, issue 14) -----------------------------------------
     notify_poll_seconds: float = Field(15.0, gt=0, le=3600)
     # Another notifier takes over within this time when the one working dies.
@@ -208,6 +256,20 @@ class Settings(BaseSettings):
                 f"worker_timeout ({self.worker_timeout}) minus 1 second: a page makes up to two "
                 "Dataverse calls and must answer before the worker is timed out"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _someone_can_sign_in(self) -> Settings:
+        names = [p.name for p in self.identity_providers]
+        if len(set(names)) != len(names):
+            raise ValueError("identity_providers: each provider needs a name of its own")
+        for provider in self.identity_providers:
+            if provider.client_secret is None and provider.certificate_path is None:
+                raise ValueError(
+                    f"identity provider {provider.name!r}: needs client_secret or certificate_path"
+                )
+        if not self.local_signin_enabled and not self.identity_providers:
+            raise ValueError("local_signin_enabled is false and no identity_providers: nobody could sign in")
         return self
 
     @property

@@ -234,3 +234,35 @@ def page(browser: Any, live_portal: ServedApp) -> Iterator[Any]:
     yield tab
     context.close()
     assert not outside, f"the page loaded something from outside the portal: {outside}"
+
+
+@pytest.fixture(scope="session")
+def oidc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A loopback OpenID provider over TLS shaped like Entra ID (tests/oidc_provider.py), one per session."""
+    from tests.oidc_provider import OpenIdProvider
+
+    provider = OpenIdProvider(tmp_path_factory.mktemp("oidc")).start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture()
+def oidc(oidc_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The provider with nobody about to sign in and nothing spoiled; the portal trusts its certificate
+    as a real deployment trusts a corporate CA (`REQUESTS_CA_BUNDLE`, which requests and MSAL honour)."""
+    oidc_server.next_user = None
+    oidc_server.spoil = None
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oidc_server.cert_path))
+    return oidc_server
+
+
+def provider_setting(oidc: Any, **overrides: Any) -> dict[str, Any]:
+    """An `identity_providers` entry for the test provider."""
+    from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET
+
+    values: dict[str, Any] = {
+        "name": "entra", "authority": oidc.authority(), "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }  # fmt: skip
+    values.update(overrides)
+    return values

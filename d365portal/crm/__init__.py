@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
+    from d365portal.crm.external import ExternalIdentityRepository
     from d365portal.crm.knowledge import KnowledgeRepository
     from d365portal.crm.labels import LabelCatalog
     from d365portal.crm.roles import RoleNames, RoleRepository
@@ -36,6 +37,7 @@ class Crm:
     conversation: ConversationRepository
     roles: RoleRepository
     knowledge: KnowledgeRepository
+    external: ExternalIdentityRepository
 
 
 def validate_fieldmap(fieldmap: object) -> FieldMap:
@@ -54,7 +56,8 @@ def validate_fieldmap(fieldmap: object) -> FieldMap:
 
 
 def build_crm(
-    client: DataverseClient, fieldmap: object, web_note_prefix: str = "*WEB*", roles: RoleNames | None = None
+    client: DataverseClient, fieldmap: object, web_note_prefix: str = "*WEB*", roles: RoleNames | None = None,
+    *, second_factor: bool = True,
 ) -> Crm:
     """Wire the repositories onto one client and the tenant's field map (validated here)."""
     from d365portal.crm.accounts import AccountRepository
@@ -62,19 +65,22 @@ def build_crm(
     from d365portal.crm.contacts import ContactRepository
     from d365portal.crm.conversation import ConversationRepository
     from d365portal.crm.entitlements import EntitlementRepository
+    from d365portal.crm.external import ExternalIdentityRepository
     from d365portal.crm.knowledge import KnowledgeRepository
     from d365portal.crm.roles import RoleNames, RoleRepository
 
     fieldmap = validate_fieldmap(fieldmap)
+    contacts = ContactRepository(client, fieldmap, second_factor=second_factor)
     return Crm(
         client=client,
         cases=CaseRepository(client, fieldmap, web_note_prefix),
         accounts=AccountRepository(client, fieldmap),
-        contacts=ContactRepository(client, fieldmap),
+        contacts=contacts,
         entitlements=EntitlementRepository(client, fieldmap),
         conversation=ConversationRepository(client, fieldmap, web_note_prefix),
         roles=RoleRepository(client, fieldmap, roles or RoleNames()),
         knowledge=KnowledgeRepository(client),
+        external=ExternalIdentityRepository(client, fieldmap, contacts),
     )
 
 
@@ -112,7 +118,8 @@ def init_app(app: Flask) -> None:
     client = build_client(settings)
     app.extensions["dataverse"] = client
     app.extensions["crm"] = build_crm(
-        client, settings.fieldmap, settings.web_note_prefix, role_names(settings)
+        client, settings.fieldmap, settings.web_note_prefix, role_names(settings),
+        second_factor=settings.two_factor_app,
     )
     catalog = LabelCatalog(LabelRepository(client), max_age=settings.metadata_refresh_seconds)
     app.extensions["labels"] = catalog

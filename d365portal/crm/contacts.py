@@ -30,20 +30,29 @@ IDENTITY_FIELDS: dict[str, str] = {
     "lockout_end": "identity_lockoutenddate",
     "email_confirmed": "identity_emailconfirmed",
     "last_successful_login": "identity_lastsuccessfullogin",
+    "two_factor_enabled": "identity_twofactorenabled",
+}
+# Read and written like the password hash: on the sign-in path and the security page only.
+SECRET_FIELDS: dict[str, str] = {
+    "password_hash": "identity_passwordhash",
+    "second_factor": "identity_secondfactor",
 }
 
 
 def identity_column(fieldmap: FieldMap, field: str) -> str:
     """The contact column of an identity field, from the field map; KeyError for anything else."""
-    return odata.identifier(getattr(fieldmap, IDENTITY_FIELDS[field]))
+    return odata.identifier(getattr(fieldmap, IDENTITY_FIELDS.get(field) or SECRET_FIELDS[field]))
 
 
-def contact_columns(fieldmap: FieldMap, *, with_hash: bool = False) -> list[str]:
-    """The contact columns the portal reads; the password hash only on the sign-in path."""
+def contact_columns(fieldmap: FieldMap, *, with_hash: bool = False, second_factor: bool = True) -> list[str]:
+    """The contact columns the portal reads; the password hash (and the second factor's sealed
+    secret, when the tenant has its column) only on the sign-in path."""
     columns = ["contactid", "fullname", "firstname", "lastname", "emailaddress1", "_parentcustomerid_value"]
     columns += [identity_column(fieldmap, f) for f in IDENTITY_FIELDS if f != "password_hash"]
     if with_hash:
         columns.append(identity_column(fieldmap, "password_hash"))
+        if second_factor:
+            columns.append(identity_column(fieldmap, "second_factor"))
     return columns
 
 
@@ -70,6 +79,7 @@ def contact_from_row(row: r.Row, fieldmap: FieldMap) -> Contact:
         lockout_end=r.timestamp(row, col["lockout_end"]),
         email_confirmed=r.boolean(row, col["email_confirmed"]),
         last_successful_login=r.timestamp(row, col["last_successful_login"]),
+        two_factor_enabled=r.boolean(row, col["two_factor_enabled"]),
         web_roles=role_names_of(row),
     )
 
@@ -90,13 +100,18 @@ def _column_value(value: Any) -> Any:
 class ContactRepository:
     """Reads and updates contacts; every method is one Dataverse request."""
 
-    def __init__(self, client: DataverseClient, fieldmap: FieldMap) -> None:
+    def __init__(self, client: DataverseClient, fieldmap: FieldMap, *, second_factor: bool = True) -> None:
         self._client = client
         self._fieldmap = fieldmap
+        self.second_factor = second_factor  # the tenant has the second factor's column
+
+    def columns(self, *, with_hash: bool = False) -> list[str]:
+        """The contact columns a read selects."""
+        return contact_columns(self._fieldmap, with_hash=with_hash, second_factor=self.second_factor)
 
     def _query(self, where: odata.Expr, *, with_hash: bool = False, top: int | None = None) -> list[r.Row]:
         params: dict[str, str | int] = {
-            "$select": odata.select(contact_columns(self._fieldmap, with_hash=with_hash)),
+            "$select": odata.select(self.columns(with_hash=with_hash)),
             "$filter": where.text,
             "$expand": contact_expand(),
         }
@@ -108,10 +123,15 @@ class ContactRepository:
         rows = self._query(where, with_hash=True, top=2)
         if len(rows) != 1:  # none, or an ambiguous username: nobody signs in as it
             return None
-        row = rows[0]
+        return self.credentials_from_row(rows[0])
+
+    def credentials_from_row(self, row: r.Row) -> Credentials:
+        """Contact, password hash and sealed second factor from a row read `with_hash`."""
+        sealed = r.text(row, identity_column(self._fieldmap, "second_factor")) if self.second_factor else None
         return Credentials(
             contact=contact_from_row(row, self._fieldmap),
             password_hash=r.text(row, identity_column(self._fieldmap, "password_hash")),
+            second_factor=sealed,
         )
 
     def credentials_by_username(self, username: str) -> Credentials | None:
@@ -161,9 +181,11 @@ class ContactRepository:
     def update_identity(self, contact_id: UUID, changes: Mapping[str, Any], etag: str | None = None) -> None:
         """PATCH identity fields. Keys are logical names of `Contact` fields or `password_hash`
         (mapped to the field map's columns); with `etag`, If-Match makes it fail on a concurrent change."""
-        unknown = set(changes) - set(IDENTITY_FIELDS)
+        unknown = set(changes) - set(IDENTITY_FIELDS) - set(SECRET_FIELDS)
         if unknown:
             raise ValueError(f"not identity fields: {', '.join(sorted(unknown))}")
+        if "second_factor" in changes and not self.second_factor:
+            raise ValueError("the second factor's column is not configured (two_factor_app = false)")
         body = {identity_column(self._fieldmap, k): _column_value(v) for k, v in changes.items()}
         self._client.update("contacts", UUID(str(contact_id)), body, etag=etag)
 

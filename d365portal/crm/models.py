@@ -122,6 +122,7 @@ class Contact(Record):
     lockout_end: datetime | None = None
     email_confirmed: bool = False
     last_successful_login: datetime | None = None
+    two_factor_enabled: bool = False  # adx_identity_twofactorenabled: a second factor is asked
     web_roles: tuple[str, ...] = ()  # names of the contact's active Power Pages web roles
 
     def locked_out(self, now: datetime | None = None) -> bool:
@@ -139,6 +140,7 @@ class Credentials(BaseModel):
 
     contact: Contact
     password_hash: str | None = None
+    second_factor: str | None = None  # the sealed (encrypted) authenticator secret and recovery codes
 
 
 class AllocationType(IntEnum):

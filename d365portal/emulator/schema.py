@@ -182,6 +182,9 @@ def build_tables(custom_lookups: dict[str, list[Column]] | None = None) -> dict[
         Column("adx_identity_lockoutenddate", "datetime"),
         Column("adx_identity_emailaddress1confirmed", "bool"),
         Column("adx_identity_lastsuccessfullogin", "datetime"),
+        Column("adx_identity_twofactorenabled", "bool"),
+        # Not Power Pages': the column a tenant adds for the portal's authenticator app (issue 17).
+        Column("d365p_secondfactor", "string", 4000),
     )
 
     entitlements = Table("entitlements", "entitlement", "entitlementid", "name")

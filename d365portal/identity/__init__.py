@@ -14,10 +14,12 @@ from flask import Flask, current_app, g
 
 from d365portal.crm import crm
 from d365portal.identity.accounts import Accounts
+from d365portal.identity.external import Providers
 from d365portal.identity.ratelimit import Limit, RateLimiter
 from d365portal.identity.sessions import StoreSessionInterface
 from d365portal.identity.store import Store, build_store
 from d365portal.identity.tokens import ResetTokens, reset_link
+from d365portal.identity.twofactor import EmailCodes, RememberedDevices, Sealer, derive_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from d365portal.crm.models import Contact
@@ -32,6 +34,10 @@ class Identity:
     limiter: RateLimiter
     tokens: ResetTokens
     accounts: Accounts
+    providers: Providers  # sign-in with Entra ID / External ID
+    sealer: Sealer  # the second factor sealed on the contact
+    email_codes: EmailCodes
+    devices: RememberedDevices
 
 
 def init_app(app: Flask) -> None:
@@ -56,6 +62,8 @@ def init_app(app: Flask) -> None:
             "signin": Limit(settings.signin_rate_per_ip, 5 * 60),
             "forgot": Limit(settings.forgot_rate_per_ip, 15 * 60),
             "reset": Limit(settings.reset_rate_per_ip, 15 * 60),
+            "twofactor": Limit(settings.two_factor_rate_per_ip, 5 * 60),
+            "twofactor_mail": Limit(settings.two_factor_mail_per_user, 10 * 60),  # per contact
         },
     )
     tokens = ResetTokens(app.config["SECRET_KEY"], store)
@@ -68,7 +76,15 @@ def init_app(app: Flask) -> None:
         background_failures=True,
         guesses=store,
     )
-    app.extensions["identity"] = Identity(store, sessions, limiter, tokens, accounts)
+    secret_key = str(app.config["SECRET_KEY"])
+    key = settings.two_factor_key.get_secret_value().encode() if settings.two_factor_key else None
+    app.extensions["identity"] = Identity(
+        store, sessions, limiter, tokens, accounts,
+        providers=Providers(settings),
+        sealer=Sealer(key or derive_key(secret_key)),
+        email_codes=EmailCodes(store, secret_key),
+        devices=RememberedDevices(secret_key),
+    )  # fmt: skip
 
 
 def identity(app: Flask | None = None) -> Identity:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,11 @@ class SignInResult:
     reason: FailureReason | None = None
     contact_id: UUID | None = None  # the failing user's contact, when the username exists (for logs)
     upgraded_from: str | None = None  # the old hash kind ("aspnet-v2", …) when re-hashed to argon2id
+    # The password was right but a second factor is asked: nothing is written as a success yet, and
+    # the guess stays counted until the code is right (`complete_sign_in`).
+    pending: bool = False
+    guess: int = 0
+    second_factor: str | None = None  # the sealed second factor read with the credentials
 
     @property
     def ok(self) -> bool:
@@ -129,8 +135,11 @@ class Accounts:
         plus one when that is higher (failures carried from before the window, or from Power Pages)."""
         return max(guess, contact.access_failed_count + 1)
 
-    def sign_in(self, username: str, password: str) -> SignInResult:
-        """Check the password, count failures and lock out; one read and at most one PATCH."""
+    def sign_in(
+        self, username: str, password: str, *, second_factor: Callable[[Credentials], bool] | None = None
+    ) -> SignInResult:
+        """Check the password, count failures and lock out; one read and at most one PATCH. When
+        `second_factor(credentials)` says a code is asked, the result is `pending`."""
         username = username.strip()
         credentials = self.contacts.credentials_by_username(username) if username else None
         # Counted for every name, known or not, so both cost the same (timing tells nothing).
@@ -152,18 +161,58 @@ class Accounts:
         # A success gives its number back only while no later guess took one: guesses sent in
         # parallel with the right one keep theirs (at most five checks, the success included), and
         # sign-ins one after another never pile up into a lockout.
-        self._release_guess(username, contact, guess)
         if contact.parent_account is None:
+            self._release_guess(username, contact, guess)
             return SignInResult(reason="no_account", contact_id=contact.id)
+        upgraded_from = None
+        if second_factor is not None and second_factor(credentials):
+            # Right password, no sign-in yet: this guess keeps its number, so passwords and codes
+            # together never get more than the lockout's tries (the count is not reset until then).
+            if needs_upgrade(credentials.password_hash):
+                upgraded_from = hash_kind(credentials.password_hash)
+                self.contacts.update_identity(contact.id, {"password_hash": hash_password(password)})
+            return SignInResult(contact=contact, pending=True, guess=guess, upgraded_from=upgraded_from,
+                                second_factor=credentials.second_factor)  # fmt: skip
         changes: dict[str, Any] = {"last_successful_login": now}
         if contact.access_failed_count or contact.lockout_end is not None:
             changes.update(access_failed_count=0, lockout_end=None)
-        upgraded_from = None
+        self._release_guess(username, contact, guess)
         if needs_upgrade(credentials.password_hash):
             changes["password_hash"] = hash_password(password)
             upgraded_from = hash_kind(credentials.password_hash)
         self.contacts.update_identity(contact.id, changes)
         return SignInResult(contact=contact, upgraded_from=upgraded_from)
+
+    def complete_sign_in(self, contact: Contact, guess: int = 0) -> None:
+        """A sign-in that passed every check (a second factor, an external provider): the last
+        sign-in is written and the failure count cleared (one PATCH)."""
+        self._release_guess(contact.username or "", contact, guess)
+        changes: dict[str, Any] = {"last_successful_login": datetime.now(UTC)}
+        if contact.access_failed_count or contact.lockout_end is not None:
+            changes.update(access_failed_count=0, lockout_end=None)
+        self.contacts.update_identity(contact.id, changes)
+
+    def code_failed(self, credentials: Credentials) -> bool:
+        """A wrong second-factor code counts like a wrong password; True when the account is locked
+        out now (the pending sign-in ends)."""
+        contact, now = credentials.contact, datetime.now(UTC)
+        guess = self._take_guess(contact.username or "", contact)
+        if self._locked(credentials, guess, now):
+            return True
+        failures = self._failures_with(contact, guess)
+        self._count_failure(credentials, now, failures)
+        return contact.lockout_enabled and failures >= self.max_failures
+
+    @staticmethod
+    def refusal(contact: Contact) -> FailureReason | None:
+        """Why this contact cannot sign in by any route now (disabled, locked out, no company)."""
+        if not contact.logon_enabled:
+            return "logon_disabled"
+        if contact.lockout_enabled and contact.locked_out():
+            return "locked_out"
+        if contact.parent_account is None:
+            return "no_account"
+        return None
 
     def _locked(self, credentials: Credentials, guess: int, now: datetime) -> bool:
         """Locked out: Dataverse's lockout end is ahead, or this guess is past the limit in the window

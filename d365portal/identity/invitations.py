@@ -14,7 +14,7 @@ from flask import current_app
 
 from d365portal.crm import crm
 from d365portal.crm.models import Contact
-from d365portal.identity import issue_reset_link
+from d365portal.identity import identity, issue_reset_link
 from d365portal.identity.accounts import new_security_stamp
 from d365portal.mail import mailer
 from d365portal.mail.messages import invitation_message
@@ -45,9 +45,21 @@ def grant_access(contact: Contact, username: str) -> Contact:
 
 
 def send_invitation(invited: Contact, lang: str) -> int:
-    """Email the invited contact the link to choose a password (needs a request context); the days
-    the link lasts. `MailError` when the mail could not be sent."""
-    days = int(current_app.config["SETTINGS"].invite_token_days)
+    """Email the invited contact the link to choose a password and, per identity provider, a link to
+    sign in with it (one token: the first used links the identity; needs a request context); the days
+    the links last. `MailError` when the mail could not be sent."""
+    settings = current_app.config["SETTINGS"]
+    days = int(settings.invite_token_days)
     link = issue_reset_link(invited, lifetime=timedelta(days=days), lang=lang)
-    mailer().send(invitation_message(invited, username=invited.username or "", link=link, days=days))
+    providers = [(p.label(lang), external_invitation_link(link, p.name)) for p in identity().providers]
+    local = link if settings.local_signin_enabled else None
+    mailer().send(invitation_message(invited, username=invited.username or "", link=local, days=days,
+                                     providers=providers))  # fmt: skip
     return days
+
+
+def external_invitation_link(reset_link: str, provider: str) -> str:
+    """The set-password link's token on the provider's sign-in address: `/<lang>/Account/Login/
+    External/<provider>?userId=…&code=…`."""
+    path, _, query = reset_link.partition("?")
+    return f"{path.rsplit('/', 1)[0]}/External/{provider}?{query}"

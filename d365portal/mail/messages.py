@@ -53,6 +53,16 @@ def email_changed_message(contact: Contact, old_address: str, new_address: str) 
     )
 
 
-def invitation_message(contact: Contact, *, username: str, link: str, days: int) -> EmailMessage:
-    """ "Acceso al Portal de Soporte": username, a "Elegir contraseña" button, the link written out."""
-    return _message("invitation", contact, "admin.invite_subject", username=username, link=link, days=days)
+def invitation_message(
+    contact: Contact, *, username: str, link: str | None, days: int,
+    providers: list[tuple[str, str]] | None = None,
+) -> EmailMessage:
+    """ "Acceso al Portal de Soporte": username, a "Elegir contraseña" button and the link written out
+    (unless local sign-in is off), and one "Iniciar sesión con …" link per identity provider."""
+    return _message("invitation", contact, "admin.invite_subject", username=username, link=link, days=days,
+                    providers=providers or [])  # fmt: skip
+
+
+def sign_in_code_message(contact: Contact, code: str, *, minutes: int) -> EmailMessage:
+    """ "Su código de inicio de sesión": the six digits of a pending sign-in, valid `minutes`."""
+    return _message("sign_in_code", contact, "twofactor.mail_subject", code=code, minutes=minutes)

@@ -105,6 +105,7 @@ def init_app(app: Flask) -> None:
         case_activity,  # adds the case page and its conversation to support.bp
         company,
         errors,
+        external,
         health,
         hosts,
         hours,
@@ -112,8 +113,10 @@ def init_app(app: Flask) -> None:
         main,
         profile,
         security,
+        security_page,
         support,
         support_new,  # noqa: F401 - adds the new-case views to support.bp
+        two_factor,
     )
     from d365portal.web.auth_context import current_principal
 
@@ -121,7 +124,7 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_add_language)
     app.jinja_env.globals.update(
         row_url_prefix=row_url_prefix, with_query=with_query, human_size=case_activity.human_size,
-        excerpt=knowledge.excerpt,
+        excerpt=knowledge.excerpt, signin_providers=auth.providers_for_page,
     )
     app.jinja_env.filters["label"] = choice_label
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})
@@ -132,5 +135,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(413, case_activity.too_large)
     security.init_app(app)
     errors.init_app(app)
-    for module in (main, auth, profile, support, hours, company, knowledge, health):
+    for module in (main, auth, two_factor, external, profile, security_page, support, hours, company,
+                   knowledge, health):
         app.register_blueprint(module.bp)

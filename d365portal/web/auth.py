@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -27,12 +28,12 @@ from d365portal.identity import identity, issue_reset_link
 from d365portal.identity.sessions import ServerSession
 from d365portal.mail import mailer
 from d365portal.mail.messages import reset_password_message
-from d365portal.web import drafts
+from d365portal.web import drafts, two_factor
 from d365portal.web.account_forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal
 from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.errors import TRANSIENT, unavailable_form
-from d365portal.web.security import client_ip, safe_next
+from d365portal.web.security import CONTENT_SECURITY_POLICY, client_ip, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
 log = logging.getLogger(__name__)
@@ -74,6 +75,40 @@ def username_hash(text: str) -> str:
     return f"user#{digest}"
 
 
+def start_session(contact: Contact, username: str, *, via: str, provider: str | None = None) -> Principal:
+    """Sign the contact in: a new session id (a cookie planted before sign-in is worthless), the
+    principal with the level from the sign-in's own read (DESIGN.md decision 20), a new case typed
+    before the session ended carried over."""
+    account = contact.parent_account
+    assert account is not None  # noqa: S101 - every route refuses a contact without a company
+    principal = Principal(
+        contact_id=contact.id,
+        account_id=account.id,
+        account_name=account.name or "",
+        full_name=contact.full_name,
+        username=username,
+        email=contact.email,
+        level=int(crm().roles.names.level_for(contact.web_roles)),
+        rights_checked_at=time.time(),
+        provider=provider,
+    )
+    server_session = _server_session()
+    draft = drafts.carry(server_session)
+    server_session.rotate()
+    server_session.clear()
+    server_session[SESSION_KEY] = principal.to_session()
+    drafts.put_back(server_session, draft)
+    log.info("sign-in succeeded: username=%r contact=%s via=%s ip=%s",
+             principal.username, contact.id, provider or via, client_ip())
+    return principal
+
+
+def providers_for_page() -> list[tuple[str, str]]:
+    """The "Iniciar sesión con …" buttons: (provider name, label in the page's language)."""
+    lang = current_language()
+    return [(p.name, p.label(lang)) for p in identity().providers]
+
+
 def _anonymous_post() -> Priority | None:
     return "anonymous" if request.method == "POST" else None
 
@@ -95,6 +130,8 @@ def login() -> Response | str | tuple[str, int]:
         if current_principal() is not None:
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
         form.next.data = safe_next(request.args.get("next")) or ""
+    if not current_app.config["SETTINGS"].local_signin_enabled and request.method == "POST":
+        return render_template("auth/login.html", form=form, failed=False), 403
     failed = False
     started = time.monotonic()
     if form.validate_on_submit():
@@ -102,33 +139,20 @@ def login() -> Response | str | tuple[str, int]:
         if not identity().limiter.hit("signin", ip):
             return _too_many("auth/login.html", form=form)
         try:
-            result = identity().accounts.sign_in(form.username.data or "", form.password.data or "")
+            result = identity().accounts.sign_in(
+                form.username.data or "", form.password.data or "", second_factor=two_factor.asked
+            )
         except TRANSIENT as exc:
             return unavailable_form("auth/login.html", exc, form=form, failed=False)
         contact = result.contact
-        account = contact.parent_account if contact is not None else None
-        if contact is not None and account is not None:
-            principal = Principal(
-                contact_id=contact.id,
-                account_id=account.id,
-                account_name=account.name or "",
-                full_name=contact.full_name,
-                username=contact.username or form.username.data or "",
-                email=contact.email,
-                # The roles came with the sign-in's own read (DESIGN.md decision 20).
-                level=int(crm().roles.names.level_for(contact.web_roles)),
-                rights_checked_at=time.time(),
-            )
-            server_session = _server_session()
-            draft = drafts.carry(server_session)  # a new case typed before the session ended
-            server_session.rotate()  # a new session id: a cookie planted before sign-in is worthless
-            server_session.clear()
-            server_session[SESSION_KEY] = principal.to_session()
-            drafts.put_back(server_session, draft)
-            log.info("sign-in succeeded: username=%r contact=%s ip=%s", principal.username, contact.id, ip)
+        if contact is not None and contact.parent_account is not None:
+            username = contact.username or form.username.data or ""
             if result.upgraded_from:
                 log.info("password hash of contact %s upgraded from %s to argon2id",
                          contact.id, result.upgraded_from)
+            if result.pending:
+                return two_factor.challenge(contact, username, result, safe_next(form.next.data))
+            start_session(contact, username, via="password")
             return redirect(safe_next(form.next.data) or url_for("main.home"))
         # An unknown username may be a password typed into the wrong box: the log gets a short keyed
         # hash of it (the same text always gives the same hash, so repeated attempts still show).
@@ -139,7 +163,8 @@ def login() -> Response | str | tuple[str, int]:
         failed = True
         _wait_for_the_floor(started)
     ended = request.method == "GET" and request.args.get("ended") == "1"
-    return render_template("auth/login.html", form=form, failed=failed, ended=ended)
+    signed_out = request.method == "GET" and request.args.get("signed_out") == "1"
+    return render_template("auth/login.html", form=form, failed=failed, ended=ended, signed_out=signed_out)
 
 
 @bp.post("/LogOff")
@@ -147,10 +172,22 @@ def logout() -> Response:
     """Sign out: the session is deleted from the store, so a copied cookie stops working."""
     principal = current_principal()
     _server_session().end()
-    if principal is not None:
-        log.info("sign-out: username=%r contact=%s ip=%s",
-                 principal.username, principal.contact_id, client_ip())
-    return redirect(url_for("auth.login"))
+    if principal is None:
+        return redirect(url_for("auth.login"))
+    log.info("sign-out: username=%r contact=%s ip=%s", principal.username, principal.contact_id, client_ip())
+    provider = identity().providers.get(principal.provider) if principal.provider else None
+    back = url_for("auth.login", signed_out=1, _external=True)
+    away = provider.end_session_url(back) if provider is not None else None
+    if away is None:
+        return redirect(url_for("auth.login", signed_out=1))
+    # Front-channel sign-out at the provider: the form's target moves off the portal, which the
+    # page's `form-action 'self'` would stop; this answer allows that one address.
+    response = redirect(away)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(away))
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}"
+    )
+    return response
 
 
 @bp.route("/ForgotPassword", methods=["GET", "POST"])
@@ -159,6 +196,10 @@ def forgot_password() -> Response | str | tuple[str, int]:
     """¿Ha olvidado la contraseña?: always the same answer, whether or not the address is a user's."""
     form = ForgotPasswordForm()
     started = time.monotonic()
+    if not current_app.config["SETTINGS"].local_signin_enabled:  # no passwords to forget
+        return render_template("auth/forgot_password.html", form=form, sent=False, local_off=True), (
+            200 if request.method == "GET" else 403
+        )
     if request.method == "GET" and request.args.get("sent"):
         return render_template("auth/forgot_password.html", form=form, sent=True)
     if form.validate_on_submit():
@@ -190,6 +231,11 @@ def reset_password() -> Response | str | tuple[str, int]:
     form = ResetPasswordForm()
     accounts = identity().accounts
     code = request.args.get("code", "")
+    if not current_app.config["SETTINGS"].local_signin_enabled:
+        # No passwords here: an invitation's link is redeemed by signing in with a provider.
+        query = {"userId": request.args.get("userId", "")[:40], "code": code[:200]}
+        return render_template("auth/reset_password.html", local_off=True, done=False, invalid=False,
+                               invite=query), (200 if request.method == "GET" else 403)  # fmt: skip
     # Opening a link reads the contact from Dataverse: a flood of made-up links (GET or POST) is
     # limited per address, so it cannot spend the portal's shared Dataverse request allowance.
     if (request.method == "POST" or accounts.tokens.plausible(code)) and not identity().limiter.hit(

@@ -32,6 +32,7 @@ class Principal:
     email: str | None = None
     level: int = int(Level.COMPANY)  # sessions from before roles: what every user saw then
     rights_checked_at: float = 0.0  # when Dataverse last confirmed the level (time.time())
+    provider: str | None = None  # the identity provider signed in with (None: Usuario + Contraseña)
 
     @property
     def rights(self) -> Level:

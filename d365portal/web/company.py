@@ -46,6 +46,7 @@ from d365portal.crm.models import Contact, Level
 from d365portal.i18n import format_datetime_local, gettext
 from d365portal.identity import identity
 from d365portal.identity.invitations import grant_access, send_invitation, username_problem
+from d365portal.identity.twofactor import reset_second_factor
 from d365portal.mail import MailError
 from d365portal.web.account_forms import EMAIL_PATTERN, LazyText
 from d365portal.web.auth_context import SESSION_KEY, login_required, signed_in
@@ -56,7 +57,7 @@ from d365portal.web.security import client_ip
 bp = Blueprint("company", __name__, url_prefix="/<lang>/company")
 log = logging.getLogger(__name__)
 
-ACTIONS = ("level", "disable", "enable", "unlock")
+ACTIONS = ("level", "disable", "enable", "unlock", "reset2fa")
 LEVEL_KEYS = tuple(level.key for level in Level)
 
 
@@ -186,12 +187,13 @@ def _refusal(company: Company, person: Person, action: str, level: Level | None)
             return "company.refused_last_admin"
         if person.contact.id == me.contact.id:
             return "company.refused_self_disable"
-    if action in ("disable", "enable", "unlock") and person.access == "none":
+    if action in ("disable", "enable", "unlock", "reset2fa") and person.access == "none":
         return "company.refused_no_access"
     return None
 
 
-@bp.route("/users/<uuid:contact_id>/<any(level, disable, enable, unlock):action>", methods=["GET", "POST"])
+@bp.route("/users/<uuid:contact_id>/<any(level, disable, enable, unlock, reset2fa):action>",
+          methods=["GET", "POST"])
 @login_required
 @spends_dataverse(lambda: "submit" if request.method == "POST" else "page")
 def act(contact_id: UUID, action: str) -> Response | str | tuple[str, int]:
@@ -247,6 +249,10 @@ def _perform(person: Person, action: str, level: Level | None) -> str:
         crm().contacts.update_identity(contact.id, {"logon_enabled": True})
         _audit(contact, "enable")
         return gettext("company.enable_done", name=name)
+    if action == "reset2fa":
+        reset_second_factor(contact.id)
+        _audit(contact, "reset2fa")
+        return gettext("company.reset2fa_done", name=name)
     crm().contacts.update_identity(contact.id, {"access_failed_count": 0, "lockout_end": None})
     identity().accounts.forget_guesses(contact)
     _audit(contact, "unlock")

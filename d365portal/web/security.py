@@ -23,7 +23,7 @@ CONTENT_SECURITY_POLICY = (
 )
 HSTS = "max-age=31536000; includeSubDomains"
 # Pages that must never be cached, signed in or not (they carry tokens or personal data).
-_NO_STORE_BLUEPRINTS = frozenset({"auth", "profile"})
+_NO_STORE_BLUEPRINTS = frozenset({"auth", "profile", "two_factor", "external", "security_page"})
 
 
 def _headers(response: Response, *, demo: bool) -> Response:

@@ -275,3 +275,28 @@ def test_contacts_sign_in_read_lookups_and_identity_updates(live: Crm, emulator:
         live.contacts.update_identity(S.DEMO_CONTACT_ID, {"access_failed_count": 4}, etag=contact.etag)
     one_request(emulator, lambda: live.contacts.update_email(S.DEMO_CONTACT_ID, "nuevo@inovait.co"))
     assert live.contacts.get(S.DEMO_CONTACT_ID).email == "nuevo@inovait.co"
+    creds = live.contacts.credentials_by_id(S.DEMO_CONTACT_ID)
+    assert creds.second_factor is None and creds.contact.two_factor_enabled is False
+    one_request(emulator, lambda: live.contacts.update_identity(
+        S.DEMO_CONTACT_ID, {"second_factor": "sealed-text", "two_factor_enabled": True}))  # fmt: skip
+    creds = live.contacts.credentials_by_id(S.DEMO_CONTACT_ID)
+    assert (creds.second_factor, creds.contact.two_factor_enabled) == ("sealed-text", True)
+
+
+ISSUER = "https://login.microsoftonline.com/0b1d2c3e-4f50-4a6b-8c7d-9e0f1a2b3c4d/v2.0"
+
+
+def test_an_external_identity_is_linked_once_and_finds_its_contact_with_roles_in_one_read(
+    live: Crm, emulator: Any
+) -> None:
+    assert one_request(emulator, lambda: live.external.find_contact(ISSUER, "subject-1")) is None
+    assert one_request(emulator, lambda: live.external.link(S.DEMO_CONTACT_ID, ISSUER, "subject-1")) is True
+    assert live.external.link(S.DEMO_CONTACT_ID, ISSUER, "subject-1") is False  # a retry: no second row
+    contact = one_request(emulator, lambda: live.external.find_contact(ISSUER, "subject-1"))
+    assert contact is not None and contact.id == S.DEMO_CONTACT_ID
+    assert contact.parent_account is not None and contact.parent_account.name == S.DEMO_ACCOUNT_NAME
+    assert contact.username == S.DEMO_USERNAME and contact.web_roles
+    # Same key at another provider, another key at the same one: strangers.
+    assert live.external.find_contact(ISSUER.replace("0b1d", "ffff"), "subject-1") is None
+    assert live.external.find_contact(ISSUER, "subject-2") is None
+    assert live.external.providers_of(S.DEMO_CONTACT_ID) == [ISSUER]
