@@ -154,6 +154,20 @@ def unlock(username: str) -> None:
     _set_flags(username, {"access_failed_count": 0, "lockout_end": None}, "is unlocked")
 
 
+@users_group.command("reset-2fa")
+@click.option("--username", required=True)
+def reset_2fa(username: str) -> None:
+    """Remove a user's second factor (lost phone): the authenticator app and recovery codes go, Power
+    Pages' flag is cleared, remembered devices are forgotten. Their password stays."""
+    from d365portal.identity.twofactor import reset_second_factor
+
+    with command_app() as app:
+        contact = _user(app, username)
+        reset_second_factor(contact.id)
+        click.echo(f"{contact.full_name} ({username}): two-step verification removed; they sign in with "
+                   "their password and can set it up again.")  # fmt: skip
+
+
 def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 

@@ -95,7 +95,7 @@ def challenge(contact: Contact, username: str, result: SignInResult, next_url: s
     }  # fmt: skip
     session[PENDING_KEY] = pending
     log.info("sign-in asks a second factor: contact=%s method=%s ip=%s", contact.id, method, client_ip())
-    if method == "email":
+    if method in ("email", "broken"):
         _send_code(contact, pending)
     return redirect(url_for("two_factor.verify"))
 
@@ -146,7 +146,10 @@ def _check(credentials: Credentials, pending: dict[str, Any], code: str) -> tupl
     """(right, what it was) for the typed code; a recovery code is crossed off on the contact (with
     If-Match: two tabs cannot both use it)."""
     contact = credentials.contact
-    factor = _factor(credentials.second_factor)
+    try:
+        factor = _factor(credentials.second_factor)
+    except UnreadableSecondFactor:  # the key changed: only an email code can still do
+        factor = SecondFactor()
     if looks_like_recovery(code):
         left = use_recovery(factor, code)
         if left is None:
@@ -196,10 +199,7 @@ def verify() -> Response | str | tuple[str, int]:
         sent = _send_code(contact, pending)
         form.code.data = ""
         return _page(form, pending, just_sent=sent, not_sent=not sent)
-    try:
-        right, kind = _check(credentials, pending, form.code.data or "")
-    except UnreadableSecondFactor:
-        right, kind = False, None
+    right, kind = _check(credentials, pending, form.code.data or "")
     if not right:
         locked = identity().accounts.code_failed(credentials)
         log.warning("second factor failed: contact=%s locked=%s ip=%s", contact.id, locked, client_ip())
@@ -214,7 +214,7 @@ def verify() -> Response | str | tuple[str, int]:
     start_session(contact, str(pending["username"]), via=f"password+{kind}")
     response = redirect(safe_next(str(pending.get("next") or "")) or url_for("main.home"))
     days = _remember_days()
-    if form.remember.data and days > 0:
+    if form.remember.data and days > 0 and pending["method"] != "broken":
         epoch = _factor(credentials.second_factor).devices
         response.set_cookie(
             identity().devices.COOKIE, identity().devices.issue(contact.id, epoch),

@@ -197,3 +197,25 @@ def test_an_unknown_username_is_said_plainly(emulator_env: dict[str, str]) -> No
     result = invoke(emulator_env, "users", "unlock", "--username", "nadie")
     assert result.exit_code == 1
     assert result.output.strip() == "Error: no portal user has the username 'nadie'"
+
+
+def test_reset_2fa_removes_the_app_and_the_flag(
+    emulator: Any, emulator_env: dict[str, str], tmp_path: Path
+) -> None:
+    from d365portal.identity import twofactor as tf
+
+    sealer = tf.Sealer(tf.derive_key(emulator_env["D365_SECRET_KEY"]))
+    enrolled = sealer.seal(tf.enrol(tf.SecondFactor(devices=3), tf.new_secret(), tf.new_recovery_codes()))
+    emulator.store.update("contacts", DEMO_CONTACT_ID, {"d365p_secondfactor": enrolled,
+                                                        "adx_identity_twofactorenabled": True})
+    result = invoke(emulator_env, "users", "reset-2fa", "--username", DEMO_USERNAME)
+    assert result.exit_code == 0 and "two-step verification removed" in result.output
+    row = emulator.store.get("contacts", DEMO_CONTACT_ID)
+    assert row["adx_identity_twofactorenabled"] is False
+    factor = sealer.open(row["d365p_secondfactor"])
+    assert not factor.app and not factor.recovery and factor.devices > 3  # remembered devices forgotten
+    # She signs in with her password alone again.
+    portal = create_app(make_settings(tmp_path, emulator.url, secret_key=emulator_env["D365_SECRET_KEY"]))
+    signed_in = post_with_csrf(portal.test_client(), "/es-ES/Account/Login/Login",
+                               {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "next": ""})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/es-ES/"
