@@ -63,6 +63,10 @@ SIGNED_IN_PAGES = [
     "/en-US/knowledgebase/?q=VPN",
     f"/es-ES/knowledgebase/{KB_VPN_ES_ID}",
     f"/es-ES/knowledgebase/{KB_DANGEROUS_ID}",
+    "/es-ES/profile/security/",
+    "/en-US/profile/security/",
+    "/es-ES/profile/security/app",
+    f"/es-ES/company/users/{DEMO_COMPANY_LEVEL_ID}/reset2fa",
 ]
 
 
