@@ -163,8 +163,8 @@ def test_a_forged_state_and_a_replayed_code_fail(app: Flask, tab: Any, oidc: Any
     tab.evaluate(
         """([action, code, state]) => { const f = document.createElement('form'); f.method = 'post';
         f.action = action; for (const [k, v] of [['code', code], ['state', state]]) {
-        const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }
-        document.body.appendChild(f); f.submit(); }""",
+        const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v;
+        f.appendChild(i); } document.body.appendChild(f); f.submit(); }""",
         [f"{str(app.config['SETTINGS'].public_base_url).rstrip('/')}/signin-entra", codes[0], state],
     )
     tab.wait_for_url(re.compile(r"/signin-entra$"))
