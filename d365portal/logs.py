@@ -120,7 +120,8 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def secret_values(settings: Settings) -> list[str]:
     """The configured secrets, masked verbatim wherever they might appear."""
-    values = [settings.client_secret, settings.certificate_password, settings.secret_key, settings.smtp_url]
+    values = [settings.client_secret, settings.certificate_password, settings.secret_key, settings.smtp_url,
+              settings.two_factor_key, *(p.client_secret for p in settings.identity_providers)]
     found = [v.get_secret_value() for v in values if v is not None]
     if settings.auth == "static":
         found.append(settings.static_token.get_secret_value())

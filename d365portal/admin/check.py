@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import click
 
 from d365portal.admin.check_metadata import step_change_tracking, step_labels, step_web_roles
+from d365portal.admin.check_providers import step_providers
 from d365portal.admin.check_steps import (
     Context,
     Step,
@@ -38,6 +39,7 @@ STEPS: list[tuple[int, str, str, Callable[[Context], Step], int]] = [
     (8, "labels", "Option labels can be read in every language the portal shows", step_labels, 3),
     (9, "tracking", "Change tracking is on for the tables the notifier follows", step_change_tracking, 3),
     (10, "roles", "The web roles that give the portal's levels exist", step_web_roles, 3),
+    (11, "providers", "Sign-in providers answer and accept the portal's credentials", step_providers, 1),
 ]
 MARKS = {"pass": "✓", "fail": "✗", "skip": "–"}
 

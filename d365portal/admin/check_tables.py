@@ -43,6 +43,8 @@ CREATE_PRIVILEGES = {
     "prvCreateFeedback": "Create on Feedback (\"¿Le resultó útil?\")",
     "prvCreateadx_casedeflection": "Create on Case Deflection (articles opened from the new-case form)",
     "prvAppendToKnowledgeArticle": "Append To on Knowledge Article (ratings, deflections, view counts)",
+    "prvCreateadx_externalidentity": "Create on External Identity (a first sign-in with Microsoft)",
+    "prvAppendadx_externalidentity": "Append on External Identity (linked to its contact)",
 }
 READ_PRIVILEGES = {
     "prvReadIncident": "Read on Case",
@@ -53,6 +55,7 @@ READ_PRIVILEGES = {
     "prvReadNote": "Read on Note",
     "prvReadadx_webrole": "Read on Web Role",
     "prvReadKnowledgeArticle": "Read on Knowledge Article",
+    "prvReadadx_externalidentity": "Read on External Identity (sign-in with Microsoft)",
 }
 
 
@@ -66,8 +69,9 @@ class Table:
     navigation: tuple[str, str] | None = None  # (navigation property, key of the related table)
 
 
-def portal_tables(fieldmap: FieldMap) -> list[Table]:
-    """The tables and columns the repositories read and write, with this tenant's field map."""
+def portal_tables(fieldmap: FieldMap, *, second_factor: bool = True) -> list[Table]:
+    """The tables and columns the repositories read and write, with this tenant's field map (and the
+    second factor's contact column unless `two_factor_app` is off)."""
     from d365portal.crm.accounts import account_columns
     from d365portal.crm.cases import case_columns
     from d365portal.crm.contacts import PARENT_ACCOUNT_NAV, contact_columns
@@ -80,7 +84,8 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
               (fieldmap.incident_associate_navigation, "accountid")),
         Table("accounts", "accountid", tuple(account_columns(fieldmap)),
               (ACCOUNT_ENTITLEMENTS_NAV, "entitlementid")),
-        Table("contacts", "contactid", tuple(contact_columns(fieldmap, with_hash=True)),
+        Table("contacts", "contactid",
+              tuple(contact_columns(fieldmap, with_hash=True, second_factor=second_factor)),
               (PARENT_ACCOUNT_NAV, "accountid")),
         Table("entitlements", "entitlementid", tuple(ENTITLEMENT_COLUMNS), (CASES_NAV, "incidentid")),
         Table("adx_portalcomments", "activityid", COMMENT_COLUMNS, (COMMENT_FILES, "annotationid")),
@@ -95,6 +100,9 @@ def portal_tables(fieldmap: FieldMap) -> list[Table]:
               ))),
         Table("feedback", "feedbackid", ("title", "rating", "minrating", "maxrating", "source")),
         Table("adx_casedeflections", "adx_casedeflectionid", ("adx_name", "adx_casetitle")),
+        Table("adx_externalidentities", "adx_externalidentityid",
+              ("adx_username", "adx_identityprovidername", "_adx_contactid_value"),
+              ("adx_contactid", "contactid")),
     ]  # fmt: skip
 
 
@@ -144,7 +152,7 @@ def step_tables(ctx: Context) -> Step:
     title = "The tables and columns the portal uses exist"
     assert ctx.client is not None and ctx.settings is not None  # noqa: S101 - step 3 passed
     fieldmap, problems, checked = ctx.settings.fieldmap, [], 0
-    for table in portal_tables(fieldmap):
+    for table in portal_tables(fieldmap, second_factor=ctx.settings.two_factor_app):
         try:
             missing = missing_columns(ctx.client, table)
             if missing:
@@ -174,7 +182,7 @@ def step_tables(ctx: Context) -> Step:
             "create the missing columns in Dataverse, or point the field map at this tenant's names "
             "(the [fieldmap] table of portal.toml or D365_FIELDMAP__<NAME>)",
         )
-    count = len(portal_tables(fieldmap))
+    count = len(portal_tables(fieldmap, second_factor=ctx.settings.two_factor_app))
     return Step(
         4, "tables", title, "pass", f"{count} tables, {checked} columns and their relationships found"
     )
@@ -199,7 +207,7 @@ def step_access(ctx: Context) -> Step:
     title = "The application user can read the tables and create a case"
     assert ctx.client is not None and ctx.settings is not None  # noqa: S101 - step 3 passed
     problems: list[str] = []
-    for table in portal_tables(ctx.settings.fieldmap):
+    for table in portal_tables(ctx.settings.fieldmap, second_factor=ctx.settings.two_factor_app):
         try:
             ctx.client.get(table.entity_set, {"$select": table.key, "$top": "1"}, annotations=False)
         except PermissionDenied:

@@ -21,7 +21,8 @@ PORTAL_ROLE = (
     "prvAppendToIncident", "prvReadNote", "prvCreateNote",
     "prvCreateContact", "prvAppendContact", "prvReadadx_webrole", "prvAppendadx_webrole",
     "prvAppendToadx_webrole", "prvReadKnowledgeArticle", "prvCreateFeedback", "prvCreateadx_casedeflection",
-    "prvAppendToKnowledgeArticle",
+    "prvAppendToKnowledgeArticle", "prvReadadx_externalidentity", "prvCreateadx_externalidentity",
+    "prvAppendadx_externalidentity",
 )  # fmt: skip
 
 # Privilege ids are GUIDs in Dataverse; stable ones derived from the name keep answers repeatable.

@@ -24,12 +24,12 @@ def test_every_step_passes_against_the_emulator(emulator_env: dict[str, str]) ->
     result = invoke(emulator_env, "check")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    for number in range(1, 10):
+    for number in range(1, 12):
         assert any(line.startswith(f"✓ {number}. ") for line in lines), result.output
-    assert "11 tables" in result.output
+    assert "12 tables" in result.output
     assert "privileges not listed" not in result.output  # step 5 read the role's privileges
     assert "options of 3 tables in 2 languages" in result.output  # step 8 read the labels
-    assert lines[-1].startswith("Verdict: All 10 checks passed")
+    assert lines[-1].startswith("Verdict: All 11 checks passed")
 
 
 def test_a_language_the_environment_lacks_is_named(emulator_env: dict[str, str], emulator: Any) -> None:
@@ -57,7 +57,7 @@ def test_json_output_parses_and_says_the_same(emulator_env: dict[str, str]) -> N
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["ok"] is True
-    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert [s["step"] for s in document["steps"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert {s["status"] for s in document["steps"]} == {"pass"}
     assert document["steps"][2]["data"]["whoami"]["UserId"]  # WhoAmI's ids, for monitoring
 
@@ -74,7 +74,7 @@ def test_a_field_map_column_missing_in_the_tenant_is_named(emulator_env: dict[st
     assert "incidents._new_asociado_value" in step4
     assert "D365_FIELDMAP__INCIDENT_ASSOCIATE_COLUMN" in step4
     assert "contacts.contoso_portalusername" in step4
-    assert "Fix:" in result.output and "1 of 10 checks failed (step 4)" in result.output
+    assert "Fix:" in result.output and "1 of 11 checks failed (step 4)" in result.output
 
 
 def test_a_wrong_setting_fails_step_one_and_skips_the_rest(emulator_env: dict[str, str]) -> None:
@@ -197,7 +197,8 @@ CONVERSATION_PRIVILEGES = [
     "prvAppendToadx_portalcomment", "prvAppendToIncident", "prvReadNote", "prvCreateNote",
     "prvCreateContact", "prvAppendContact", "prvReadadx_webrole", "prvAppendadx_webrole",
     "prvAppendToadx_webrole", "prvReadKnowledgeArticle", "prvCreateFeedback", "prvCreateadx_casedeflection",
-    "prvAppendToKnowledgeArticle",
+    "prvAppendToKnowledgeArticle", "prvReadadx_externalidentity", "prvCreateadx_externalidentity",
+    "prvAppendadx_externalidentity",
 ]
 
 
@@ -205,7 +206,7 @@ def _tenant_that_answers(mock: responses.RequestsMock, privileges: list[str]) ->
     mock.get(f"{API}WhoAmI", json={"UserId": USER_ID, "BusinessUnitId": "b", "OrganizationId": "o"})
     tables = re.compile(
         rf"{re.escape(API)}(incidents|accounts|contacts|entitlements|adx_portalcomments|annotations|organizations"
-        rf"|knowledgearticles|feedback|adx_casedeflections)\?.*"
+        rf"|knowledgearticles|feedback|adx_casedeflections|adx_externalidentities)\?.*"
     )
     mock.get(tables, json={"value": []})
     roles = [{"adx_name": name} for name in ("Contacto", "Empresa", "Administrador de la empresa")]
@@ -265,3 +266,35 @@ def test_a_web_role_the_settings_name_but_the_site_lacks_is_named(emulator_env: 
     step10 = next(line for line in result.output.splitlines() if line.startswith("✗ 10."))
     assert "no active web role named 'Admin Cliente' (role_company_admin)" in step10
     assert "Web roles" in result.output and result.exit_code == 1
+
+
+def test_each_identity_provider_is_checked_discovery_keys_and_credentials(
+    emulator_env: dict[str, str], oidc: Any
+) -> None:
+    from tests.conftest import provider_setting
+
+    good = provider_setting(oidc)
+    env = {**emulator_env, "D365_IDENTITY_PROVIDERS": json.dumps([good])}
+    result = invoke(env, "check")
+    assert result.exit_code == 0, result.output
+    step11 = next(line for line in result.output.splitlines() if line.startswith("✓ 11. "))
+    assert f"entra (issuer {oidc.issuer()}, 1 signing keys)" in step11
+    assert oidc.client_credentials >= 1
+    wrong = {**good, "name": "wrong", "client_secret": "not-the-secret-value"}
+    gone = {**good, "name": "gone", "authority": "https://127.0.0.1:1/nobody"}
+    env = {**emulator_env, "D365_IDENTITY_PROVIDERS": json.dumps([good, wrong, gone])}
+    result = invoke(env, "check")
+    assert result.exit_code == 1
+    step11 = next(line for line in result.output.splitlines() if line.startswith("✗ 11. "))
+    assert "wrong: the client id and secret/certificate were refused" in step11 and "AADSTS7000215" in step11
+    assert "gone: discovery at https://127.0.0.1:1/nobody/v2.0/.well-known/openid-configuration failed" in step11
+    assert "not-the-secret-value" not in result.output and "entra (issuer" not in step11
+
+
+def test_the_second_factors_column_is_checked_unless_the_app_is_off(emulator_env: dict[str, str]) -> None:
+    env = {**emulator_env, "D365_FIELDMAP__IDENTITY_SECONDFACTOR": "contoso_portal2fa"}
+    result = invoke(env, "check")
+    step4 = next(line for line in result.output.splitlines() if line.startswith("✗ 4."))
+    assert "contacts.contoso_portal2fa (from fieldmap.identity_secondfactor" in step4
+    result = invoke({**env, "D365_TWO_FACTOR_APP": "false"}, "check")
+    assert result.exit_code == 0, result.output
