@@ -287,7 +287,8 @@ def test_each_identity_provider_is_checked_discovery_keys_and_credentials(
     assert result.exit_code == 1
     step11 = next(line for line in result.output.splitlines() if line.startswith("✗ 11. "))
     assert "wrong: the client id and secret/certificate were refused" in step11 and "AADSTS7000215" in step11
-    assert "gone: discovery at https://127.0.0.1:1/nobody/v2.0/.well-known/openid-configuration failed" in step11
+    discovery = "https://127.0.0.1:1/nobody/v2.0/.well-known/openid-configuration"
+    assert f"gone: discovery at {discovery} failed" in step11
     assert "not-the-secret-value" not in result.output and "entra (issuer" not in step11
 
 
