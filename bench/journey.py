@@ -37,6 +37,7 @@ PAGES = (
     "hour_banks",
     "hour_bank",
     "notifications",
+    "security",
     "company_users",
     "company_action",
     "company_invite",
@@ -87,6 +88,8 @@ def classify(method: str, url: str) -> str:
         return "case_action"
     if path.endswith("/profile/notifications"):
         return "notifications"
+    if "/profile/security" in path:
+        return "security"
     if "/knowledgebase/suggest" in path:
         return "suggest"
     if "/knowledgebase/" in path and path.endswith("/rate"):
@@ -354,6 +357,7 @@ class Customer:
         self.new_case()
         detail = self.hour_banks()
         self.fetch("GET", f"/{LANG}/profile/notifications")
+        self.fetch("GET", f"/{LANG}/profile/security/")  # Verificación en dos pasos (its state: one read)
         self.company_users()
         self.knowledge()
         self.sign_out(detail)
