@@ -63,6 +63,18 @@ def _verified_email(claims: dict[str, Any]) -> bool:
     return claims.get("email_verified") is True or claims.get("xms_edov") in (True, "true", "1", 1)
 
 
+def _forgetful_cache() -> Any:
+    """An MSAL token cache that keeps nothing: the portal needs the ID token once, at sign-in, and
+    must not pile every user's access and refresh tokens up in the process's memory."""
+    import msal
+
+    class ForgetfulCache(msal.TokenCache):  # type: ignore[misc]
+        def add(self, event: Any, now: Any = None) -> None:
+            return None
+
+    return ForgetfulCache()
+
+
 class Provider:
     """One configured provider: its MSAL app, discovery document and signing keys, built lazily."""
 
@@ -162,6 +174,7 @@ class Provider:
                 client_credential=self._credential(),
                 http_client=self._http,
                 timeout=self._timeout,
+                token_cache=_forgetful_cache(),
                 # The authority is explicit (Entra ID, External ID's ciamlogin.com, or a test server):
                 # MSAL reads its discovery document and asks no one else about it.
                 instance_discovery=False,
@@ -190,10 +203,10 @@ class Provider:
             raise ExternalSignInError(reason, str(answer.get("error"))[:80])
         try:
             result = self.app().acquire_token_by_auth_code_flow(flow, answer, scopes=SCOPES)
-        except ValueError as exc:  # MSAL: state missing or different (a forged or replayed answer)
-            raise ExternalSignInError("state", str(exc)[:40]) from None
-        except RuntimeError as exc:  # MSAL: the ID token's nonce is not this flow's
-            raise ExternalSignInError("nonce", str(exc)[:40]) from None
+        except ValueError:  # MSAL: state missing or different (a forged or replayed answer)
+            raise ExternalSignInError("state", "MSAL: state missing or different") from None
+        except RuntimeError:  # MSAL: the ID token's nonce is not this flow's
+            raise ExternalSignInError("nonce", "MSAL: the ID token's nonce is not the flow's") from None
         except requests.RequestException as exc:
             raise ExternalSignInError("unavailable", type(exc).__name__) from None
         if "error" in result:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.message import EmailMessage
@@ -36,18 +37,26 @@ class Mailer:
         self.sender.send(message)
         log.info("mail sent to %s: %s", message["To"], message["Subject"])
 
-    def send_later(self, message: EmailMessage | Callable[[], EmailMessage]) -> None:
+    def send_later(
+        self, message: EmailMessage | Callable[[], EmailMessage], *, not_before: float | None = None
+    ) -> None:
         """Send in a background thread: the page answers in the same time whether or not mail goes out;
         a failure is logged for the admin. Given a function, it builds the message there too (a link
-        to issue, templates to render: work that would tell by its time that an address exists)."""
+        to issue, templates to render: work that would tell by its time that an address exists).
+        `not_before` (time.monotonic()) holds the work back until the page has answered: composing
+        meanwhile would take the interpreter from the request's thread and show in its time."""
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mailer")
-            future = self._executor.submit(self._send_logged, message)
+            future = self._executor.submit(self._send_logged, message, not_before)
             self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
-    def _send_logged(self, message: EmailMessage | Callable[[], EmailMessage]) -> None:
+    def _send_logged(
+        self, message: EmailMessage | Callable[[], EmailMessage], not_before: float | None = None
+    ) -> None:
+        if not_before is not None:
+            time.sleep(max(0.0, not_before - time.monotonic()))
         if callable(message):
             try:
                 message = message()

@@ -114,6 +114,7 @@ def init_app(app: Flask) -> None:
         profile,
         security,
         security_page,
+        signin,
         support,
         support_new,  # noqa: F401 - adds the new-case views to support.bp
         two_factor,
@@ -124,7 +125,7 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_add_language)
     app.jinja_env.globals.update(
         row_url_prefix=row_url_prefix, with_query=with_query, human_size=case_activity.human_size,
-        excerpt=knowledge.excerpt, signin_providers=auth.providers_for_page,
+        excerpt=knowledge.excerpt, signin_providers=signin.providers_for_page,
     )
     app.jinja_env.filters["label"] = choice_label
     app.context_processor(lambda: {"principal": current_principal(), "settings": app.config["SETTINGS"]})

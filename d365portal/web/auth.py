@@ -17,10 +17,9 @@ from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from d365portal.crm import crm
 from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
 from d365portal.i18n import current_language, gettext
@@ -28,20 +27,20 @@ from d365portal.identity import identity, issue_reset_link
 from d365portal.identity.sessions import ServerSession
 from d365portal.mail import mailer
 from d365portal.mail.messages import reset_password_message
-from d365portal.web import drafts, two_factor
+from d365portal.web import two_factor
 from d365portal.web.account_forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
-from d365portal.web.auth_context import SESSION_KEY, Principal, current_principal
+from d365portal.web.auth_context import current_principal
 from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.security import CONTENT_SECURITY_POLICY, client_ip, safe_next
+from d365portal.web.signin import server_session, start_session
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
 log = logging.getLogger(__name__)
 
 
 def _server_session() -> ServerSession:
-    assert isinstance(session, ServerSession)  # noqa: S101 - identity.init_app installs it
-    return session
+    return server_session()
 
 
 def _too_many(template: str, **context: object) -> tuple[str, int]:
@@ -73,40 +72,6 @@ def username_hash(text: str) -> str:
     key = str(current_app.config["SECRET_KEY"]).encode()
     digest = hmac.new(key, text.casefold().encode(), hashlib.sha256).hexdigest()[:12]
     return f"user#{digest}"
-
-
-def start_session(contact: Contact, username: str, *, via: str, provider: str | None = None) -> Principal:
-    """Sign the contact in: a new session id (a cookie planted before sign-in is worthless), the
-    principal with the level from the sign-in's own read (DESIGN.md decision 20), a new case typed
-    before the session ended carried over."""
-    account = contact.parent_account
-    assert account is not None  # noqa: S101 - every route refuses a contact without a company
-    principal = Principal(
-        contact_id=contact.id,
-        account_id=account.id,
-        account_name=account.name or "",
-        full_name=contact.full_name,
-        username=username,
-        email=contact.email,
-        level=int(crm().roles.names.level_for(contact.web_roles)),
-        rights_checked_at=time.time(),
-        provider=provider,
-    )
-    server_session = _server_session()
-    draft = drafts.carry(server_session)
-    server_session.rotate()
-    server_session.clear()
-    server_session[SESSION_KEY] = principal.to_session()
-    drafts.put_back(server_session, draft)
-    log.info("sign-in succeeded: username=%r contact=%s via=%s ip=%s",
-             principal.username, contact.id, provider or via, client_ip())
-    return principal
-
-
-def providers_for_page() -> list[tuple[str, str]]:
-    """The "Iniciar sesión con …" buttons: (provider name, label in the page's language)."""
-    lang = current_language()
-    return [(p.name, p.label(lang)) for p in identity().providers]
 
 
 def _anonymous_post() -> Priority | None:
@@ -213,7 +178,8 @@ def forgot_password() -> Response | str | tuple[str, int]:
             # The link and the message are made off the response path: the page answers a known and
             # an unknown address in the same time (one Dataverse read each).
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            mailer().send_later(_reset_mail(app, current_language(), contact))
+            answered = started + current_app.config["SETTINGS"].account_answer_floor_ms / 1000 + 0.05
+            mailer().send_later(_reset_mail(app, current_language(), contact), not_before=answered)
             log.info("password reset link sent: contact=%s ip=%s", contact.id, client_ip())
         if not users:
             log.info("password reset asked for an address with no portal user, ip=%s", client_ip())

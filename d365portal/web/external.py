@@ -26,6 +26,7 @@ from d365portal.web.auth_context import current_principal
 from d365portal.web.budget import spends_dataverse
 from d365portal.web.errors import TRANSIENT
 from d365portal.web.security import client_ip, csrf, safe_next
+from d365portal.web.signin import start_session
 
 bp = Blueprint("external", __name__)
 log = logging.getLogger(__name__)
@@ -102,7 +103,11 @@ def _by_invitation(user: ExternalUser, invite: dict[str, str] | None) -> Contact
     contact, token = checked
     if not identity().tokens.consume(token):
         return None
-    crm().external.link(contact.id, user.issuer, user.key)
+    try:
+        crm().external.link(contact.id, user.issuer, user.key)
+    except Exception:
+        identity().tokens.release(token)  # nothing was linked: the invitation may be used again
+        raise
     log.info("external identity linked by invitation: contact=%s provider=%s", contact.id, user.provider)
     return contact.model_copy(update={"email_confirmed": True})
 
@@ -111,9 +116,9 @@ def _by_verified_email(provider: Provider, user: ExternalUser) -> Contact | None
     """The one portal contact with the provider-verified address, linked now (only where allowed)."""
     if not (provider.config.match_verified_email and user.email_verified and user.email):
         return None
-    candidates = [c for c in crm().contacts.find_by_email(user.email)
-                  if c.logon_enabled and c.parent_account is not None]  # fmt: skip
-    if len(candidates) != 1:
+    # As Power Pages: an address two contacts share identifies no one.
+    candidates = crm().contacts.find_by_email(user.email)
+    if len(candidates) != 1 or not candidates[0].logon_enabled or candidates[0].parent_account is None:
         return None
     crm().external.link(candidates[0].id, user.issuer, user.key)
     log.info("external identity linked by verified email: contact=%s provider=%s",
@@ -133,8 +138,6 @@ def callback(name: str) -> Response | str | tuple[str, int]:
     signed in. The provider's page posts here from its own site, so the browser leaves out the
     session cookie (SameSite=Lax); the answer is then relayed once by a page of the portal's own,
     whose same-site POST carries it."""
-    from d365portal.web.auth import start_session
-
     provider = _provider(name)
     answer = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()
               if k in ANSWER_FIELDS}  # fmt: skip

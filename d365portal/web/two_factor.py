@@ -38,6 +38,7 @@ from d365portal.web.account_forms import LazyText
 from d365portal.web.budget import Priority, spends_dataverse
 from d365portal.web.errors import TRANSIENT, unavailable_form
 from d365portal.web.security import client_ip, safe_next
+from d365portal.web.signin import start_session
 
 bp = Blueprint("two_factor", __name__, url_prefix="/<lang>/Account/Login")
 log = logging.getLogger(__name__)
@@ -174,8 +175,6 @@ def _check(credentials: Credentials, pending: dict[str, Any], code: str) -> tupl
 @spends_dataverse(_on_post)
 def verify() -> Response | str | tuple[str, int]:
     """Verificación en dos pasos: the code, then the session starts as after a password alone."""
-    from d365portal.web.auth import start_session
-
     pending = _pending()
     if pending is None:
         session.pop(PENDING_KEY, None)
