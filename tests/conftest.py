@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -214,15 +215,16 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture()
-def page(browser: Any, live_portal: ServedApp) -> Iterator[Any]:
-    """A fresh browser tab (own cookies) on the live portal; requests off loopback fail the test."""
-    context = browser.new_context(base_url=live_portal.url, locale="es-ES")
+@contextmanager
+def loopback_tab(browser: Any, base_url: str, **options: Any) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) whose requests off loopback fail the test; `options` go to
+    the context (`ignore_https_errors` for the loopback identity provider's own certificate)."""
+    context = browser.new_context(base_url=base_url, locale="es-ES", **options)
     outside: list[str] = []
 
     def guard(route: Any) -> None:
         url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+        if url.startswith(("http://127.0.0.1", "https://127.0.0.1", "data:", "blob:", "about:")):
             route.continue_()
         else:
             outside.append(url)
@@ -234,6 +236,13 @@ def page(browser: Any, live_portal: ServedApp) -> Iterator[Any]:
     yield tab
     context.close()
     assert not outside, f"the page loaded something from outside the portal: {outside}"
+
+
+@pytest.fixture()
+def page(browser: Any, live_portal: ServedApp) -> Iterator[Any]:
+    """A fresh browser tab on the live portal; requests off loopback fail the test."""
+    with loopback_tab(browser, live_portal.url) as tab:
+        yield tab
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from d365portal.crm import crm
 from d365portal.emulator import seed as S
 from d365portal.settings import Settings
 from tests.browser.conftest import field, sign_in, text_body, wait_for_mail
-from tests.conftest import ServedApp, make_settings, provider_setting
+from tests.conftest import ServedApp, loopback_tab, make_settings, provider_setting
 from tests.oidc_provider import User
 
 pytestmark = pytest.mark.browser
@@ -40,24 +40,9 @@ def settings(tmp_path: Path, emulator: Any, portal_port: int, oidc: Any) -> Sett
 
 @pytest.fixture()
 def tab(browser: Any, live_portal: ServedApp) -> Iterator[Any]:
-    """A tab that may also reach the provider (https on loopback, its self-signed certificate
-    accepted); anything off loopback fails the test."""
-    context = browser.new_context(base_url=live_portal.url, locale="es-ES", ignore_https_errors=True)
-    outside: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(("http://127.0.0.1", "https://127.0.0.1", "data:", "about:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-    assert not outside, outside
+    """A tab that may also reach the provider (https on loopback, its self-signed certificate accepted)."""
+    with loopback_tab(browser, live_portal.url, ignore_https_errors=True) as page:
+        yield page
 
 
 def link(app: Flask, oidc: Any, contact_id: Any, sub: str) -> None:
