@@ -67,6 +67,7 @@ class OpenIdProvider:
         self.used_codes: set[str] = set()
         self.token_requests: list[dict[str, str]] = []
         self.client_credentials = 0
+        self.client_certificate: Any = None  # a certificate whose key may sign client assertions
         self.signed_out = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -251,10 +252,26 @@ class OpenIdProvider:
                     }  # fmt: skip
                 self._answer(redirect_uri, mode, {"code": code, "state": state})
 
+            def _client_authenticated(self, form: dict[str, str]) -> bool:
+                """A client secret, or a client assertion signed by the registered certificate's key
+                (private_key_jwt: iss = sub = the client id, aud = the token endpoint)."""
+                if form.get("client_secret") is not None:
+                    return form["client_secret"] == CLIENT_SECRET
+                assertion = form.get("client_assertion")
+                if idp.client_certificate is None or not assertion:
+                    return False
+                try:
+                    key = idp.client_certificate.public_key()
+                    audience = f"{idp.url}{urlsplit(self.path).path}"
+                    claims = jwt.decode(assertion, key, algorithms=["RS256", "PS256"], audience=audience)
+                except jwt.PyJWTError:
+                    return False
+                return claims.get("iss") == claims.get("sub") == CLIENT_ID
+
             def _token(self, form: dict[str, str]) -> None:
                 with idp._lock:
                     idp.token_requests.append({k: v for k, v in form.items() if k != "client_secret"})
-                if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+                if form.get("client_id") != CLIENT_ID or not self._client_authenticated(form):
                     self._json(401, {"error": "invalid_client", "error_codes": [7000215],
                                      "error_description": "AADSTS7000215: Invalid client secret provided."})
                     return

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import jwt
 import requests
 
-from d365portal.settings import IdentityProvider, Settings
+from d365portal.settings import IdentityProvider, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +152,20 @@ class Provider:
 
     # --- MSAL ------------------------------------------------------------------------------
     def _credential(self) -> Any:
+        """The client secret, or MSAL's certificate credential read the way the Dataverse connection
+        reads its own (PEM with key and certificate, or PFX)."""
         if self.config.client_secret is not None:
             return self.config.client_secret.get_secret_value()
-        pem = (self.config.certificate_path or "").__str__()
-        with open(pem, encoding="utf-8") as handle:  # noqa: PTH123 - a path from the settings
-            text = handle.read()
-        return {"private_key": text, "thumbprint": self.config.certificate_thumbprint or "",
-                "public_certificate": text}  # fmt: skip
+        from types import SimpleNamespace
+
+        from d365portal.dataverse.auth import load_certificate_credential
+
+        shim = SimpleNamespace(
+            certificate_path=self.config.certificate_path, certificate_password=None,
+            certificate_thumbprint=self.config.certificate_thumbprint, certificate_send_public=False,
+        )  # fmt: skip
+        credential, _expires = load_certificate_credential(shim)  # type: ignore[arg-type]
+        return credential
 
     def app(self) -> Any:
         """The MSAL confidential client (one per provider and process)."""
@@ -179,6 +186,8 @@ class Provider:
                 # MSAL reads its discovery document and asks no one else about it.
                 instance_discovery=False,
             )
+        except SettingsError as exc:
+            raise ExternalSignInError("unavailable", f"certificate of {self.name}: {exc}") from None
         except (ValueError, requests.RequestException, OSError) as exc:
             raise ExternalSignInError("unavailable", f"MSAL could not start: {type(exc).__name__}") from None
         with self._lock:

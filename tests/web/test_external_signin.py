@@ -296,3 +296,41 @@ def test_local_sign_in_can_be_switched_off(tmp_path: Path, emulator: Any, oidc: 
     assert posted.status_code in (400, 403) and signed_in_contact(client) is None
     forgot = text(client.get("/es-ES/Account/Login/ForgotPassword"))
     assert "no usa contraseñas" in forgot and 'name="email"' not in forgot
+
+
+def test_a_provider_with_a_certificate_instead_of_a_secret(tmp_path: Path, emulator: Any, oidc: Any) -> None:
+    """private_key_jwt: MSAL signs a client assertion with the PEM's key; the provider checks it."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    from d365portal import create_app
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "d365portal sign-in")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))  # fmt: skip
+    pem = tmp_path / "signin.pem"
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pem.write_bytes(private + cert.public_bytes(serialization.Encoding.PEM))
+    oidc.client_certificate = cert
+    try:
+        setting = provider_setting(oidc, client_secret=None, certificate_path=str(pem),
+                                   certificate_thumbprint=cert.fingerprint(hashes.SHA1()).hex())  # noqa: S303
+        app = create_app(make_settings(tmp_path, emulator.url, identity_providers=[setting]))
+        link(app, oidc, S.DEMO_CONTACT_ID, "lmelo-subject")
+        client = app.test_client()
+        oidc.next_user = User(sub="lmelo-subject")
+        assert back_at_portal(client, at_provider(client)).status_code == 302
+        assert signed_in_contact(client) == str(S.DEMO_CONTACT_ID)
+        redeemed = [r for r in oidc.token_requests if r.get("grant_type") == "authorization_code"][-1]
+        assert "client_secret" not in redeemed and redeemed["client_assertion_type"].endswith("jwt-bearer")
+    finally:
+        oidc.client_certificate = None
