@@ -114,9 +114,12 @@ def invite(email: str, username: str | None, language: str | None) -> None:
                 f"({exc}); fix mail (`d365portal check`) and run the invitation again"
             ) from None
         account = contact.parent_account.name if contact.parent_account else ""
+        settings = app.config["SETTINGS"]
+        ways = ["choose a password"] if settings.local_signin_enabled else []
+        ways += [f"sign in with {p.name}" for p in settings.identity_providers]
         click.echo(
             f"Invited {contact.full_name} <{email.strip()}> ({account}) as {username!r}: the link to "
-            f"choose a password was emailed and expires in {days} days."
+            f"{' or '.join(ways)} was emailed and expires in {days} days."
         )
         if contact.username and contact.username != username:
             click.echo(f"Note: the username was {contact.username!r} until now.")

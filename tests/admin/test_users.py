@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -219,3 +220,21 @@ def test_reset_2fa_removes_the_app_and_the_flag(
     signed_in = post_with_csrf(portal.test_client(), "/es-ES/Account/Login/Login",
                                {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "next": ""})
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/es-ES/"
+
+
+def test_an_invitation_on_a_portal_without_passwords_offers_only_the_provider(
+    emulator: Any, emulator_env: dict[str, str], tmp_path: Path
+) -> None:
+    provider = {"name": "entra", "authority": "https://login.microsoftonline.com/organizations",
+                "client_id": "4a3b2c1d-0000-4111-8222-333344445555", "client_secret": "x"}  # fmt: skip
+    env = {**emulator_env, "D365_IDENTITY_PROVIDERS": json.dumps([provider]),
+           "D365_LOCAL_SIGNIN_ENABLED": "false"}  # fmt: skip
+    result = invoke(env, "users", "invite", "--email", INVITEE_EMAIL)
+    assert result.exit_code == 0, result.output
+    assert "the link to sign in with entra was emailed" in result.output
+    (message,) = outbox(tmp_path)
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Elegir contraseña" not in body and "ResetPassword" not in body
+    assert "Inicie sesión con su cuenta de Microsoft de trabajo" in body
+    external = r"Iniciar sesión con Microsoft: http://portal\.test/es-ES/Account/Login/External/entra\?userId="
+    assert re.search(external, body)

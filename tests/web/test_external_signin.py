@@ -334,3 +334,13 @@ def test_a_provider_with_a_certificate_instead_of_a_secret(tmp_path: Path, emula
         assert "client_secret" not in redeemed and redeemed["client_assertion_type"].endswith("jwt-bearer")
     finally:
         oidc.client_certificate = None
+
+
+def test_the_provider_pages_in_english(client: FlaskClient, oidc: Any) -> None:
+    page = text(client.get("/en-US/Account/Login/Login"))
+    assert "Sign in with Microsoft" in page and 'href="/en-US/Account/Login/External/entra"' in page
+    oidc.next_user = User(sub="stranger-en")
+    response = back_at_portal(client, at_provider(client, "/en-US/Account/Login/External/entra"))
+    assert response.status_code == 403
+    assert "Your Microsoft account has no access to this portal" in text(response)
+    assert 'lang="en"' in text(response)
