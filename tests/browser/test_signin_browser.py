@@ -259,3 +259,34 @@ def test_the_sign_in_pages_of_this_issue_pass_axe_and_fit_375px(
         tab.wait_for_url(re.compile(r"/Account/Login/TwoFactor$"))
         _check_current(tab, f"second step {lang}", problems)
     assert not problems, problems
+
+
+def test_the_relay_and_recovery_codes_pages_pass_axe_and_fit_375px_and_work_without_javascript(
+    app: Flask, tab: Any, oidc: Any
+) -> None:
+    """The relay page is normally gone at once (relay.js posts it): with the script blocked it stays,
+    is checked, and its "Continuar" button signs in. The recovery codes are shown once, after set-up."""
+    from tests.browser.test_accessibility import _check_current
+
+    problems: dict[str, list[str]] = {}
+    link(app, oidc, S.DEMO_CONTACT_ID, "lmelo-sub")
+    oidc.next_user = User(sub="lmelo-sub")
+    tab.route("**/static/js/relay.js", lambda route: route.abort())
+    tab.goto("/es-ES/Account/Login/Login")
+    tab.get_by_role("link", name="Iniciar sesión con Microsoft").click()
+    tab.get_by_role("button", name="Continuar").click()  # at the provider
+    tab.wait_for_url(re.compile(r"/signin-entra$"))
+    assert "Volviendo de Microsoft al portal" in tab.content()
+    _check_current(tab, "relay", problems)
+    tab.set_viewport_size({"width": 1280, "height": 900})
+    tab.get_by_role("button", name="Continuar").click()  # the portal's own page, no script
+    tab.wait_for_url(re.compile(r"/es-ES/$"))
+    tab.get_by_role("button", name=re.compile("Cerrar sesión")).click()
+    sign_in(tab)
+    tab.goto("/es-ES/profile/security/app")
+    secret = tab.locator("#totp-secret").inner_text().replace(" ", "")
+    field(tab, "Código de la aplicación").fill(code_at(secret))
+    tab.get_by_role("button", name="Confirmar").click()
+    tab.wait_for_url(re.compile(r"/profile/security/codes$"))
+    _check_current(tab, "recovery codes", problems)
+    assert not problems, problems

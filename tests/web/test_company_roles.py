@@ -119,6 +119,12 @@ ROUTES = [
      {"contact": 404, "company": 404, "admin": 200}),
     ("disable", f"/es-ES/company/users/{DEMO_COMPANY_LEVEL_ID}/disable",
      {"contact": 404, "company": 404, "admin": 200}),
+    ("reset a colleague's second factor", f"/es-ES/company/users/{DEMO_COMPANY_LEVEL_ID}/reset2fa",
+     {"contact": 404, "company": 404, "admin": 200}),
+    ("another company's contact", f"/es-ES/company/users/{OTHER_CONTACT_ID}/reset2fa",
+     {"contact": 404, "company": 404, "admin": 404}),
+    ("one's own two-step verification", "/es-ES/profile/security/",
+     {"contact": 200, "company": 200, "admin": 200}),
 ]  # fmt: skip
 OWN_CASE = {"contact": DEMO_CONTACT_LEVEL_CASE_ID, "company": None, "admin": DEMO_CASE_ID}
 
@@ -290,7 +296,8 @@ def test_an_admin_cannot_demote_themselves_nor_the_last_admin(client: FlaskClien
 def test_an_admin_of_another_account_cannot_touch_our_people(client: FlaskClient, emulator: Any) -> None:
     sign_in_as(client, OTHER_USERNAME)
     assert client.get("/es-ES/company/users").status_code == 200  # Carlos administers Andes
-    for action in ("level", "disable", "enable", "unlock"):
+    before = emulator.store.get("contacts", str(DEMO_CONTACT_LEVEL_ID))
+    for action in ("level", "disable", "enable", "unlock", "reset2fa"):
         url = f"/es-ES/company/users/{DEMO_CONTACT_LEVEL_ID}/{action}"
         assert client.get(url).status_code == 404
         token = hidden(client.get("/es-ES/company/users/invite").get_data(as_text=True), "csrf_token")
@@ -298,6 +305,7 @@ def test_an_admin_of_another_account_cannot_touch_our_people(client: FlaskClient
     assert roles_of(emulator, DEMO_CONTACT_LEVEL_ID) >= {WEB_ROLE_CONTACT}
     assert notes_on(emulator, DEMO_CONTACT_LEVEL_ID) == []
     assert emulator.store.get("contacts", str(OTHER_CONTACT_ID)) is not None
+    assert emulator.store.get("contacts", str(DEMO_CONTACT_LEVEL_ID)) == before  # no second factor reset
 
 
 def test_inviting_a_new_colleague_creates_the_contact_under_the_account_and_mails_the_link(
