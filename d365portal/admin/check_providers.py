@@ -30,7 +30,7 @@ def step_providers(ctx: Context) -> Step:
         name = provider.name
         try:
             metadata = provider.metadata()
-            keys = jwt.PyJWKSet.from_dict(provider._get_json(str(metadata["jwks_uri"])))
+            keys = provider.signing_keys()
         except (ExternalSignInError, jwt.PyJWTError) as exc:
             problems.append(f"{name}: discovery at {provider.discovery_url} failed ({exc})")
             continue
@@ -38,7 +38,7 @@ def step_providers(ctx: Context) -> Step:
         if refused:
             problems.append(f"{name}: the client id and secret/certificate were refused ({refused})")
             continue
-        found.append(f"{name} (issuer {metadata['issuer']}, {len(keys.keys)} signing keys)")
+        found.append(f"{name} (issuer {metadata['issuer']}, {len(keys)} signing keys)")
     if problems:
         return Step(11, "providers", TITLE, "fail", "; ".join(problems),
                     "check each [[identity_providers]] authority, client_id and client_secret or "

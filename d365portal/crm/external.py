@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from d365portal.crm import records as r
 from d365portal.crm.contacts import PARENT_ACCOUNT_NAV, ContactRepository, contact_from_row
 from d365portal.crm.models import Contact
 from d365portal.crm.roles import roles_expand
@@ -78,14 +77,3 @@ class ExternalIdentityRepository:
         except Conflict:
             return False
         return True
-
-    def providers_of(self, contact_id: UUID) -> list[str]:
-        """The providers a contact has active links with (the security page, the admin's list)."""
-        params = {
-            "$select": "adx_identityprovidername",
-            "$filter": odata.and_(
-                odata.eq("_adx_contactid_value", UUID(str(contact_id))), odata.eq("statecode", 0)
-            ).text,
-        }
-        rows = self._client.get(ENTITY_SET, params).get("value", [])
-        return sorted({r.text(row, "adx_identityprovidername") or "" for row in rows} - {""})

@@ -173,9 +173,7 @@ class Accounts:
                 self.contacts.update_identity(contact.id, {"password_hash": hash_password(password)})
             return SignInResult(contact=contact, pending=True, guess=guess, upgraded_from=upgraded_from,
                                 second_factor=credentials.second_factor)  # fmt: skip
-        changes: dict[str, Any] = {"last_successful_login": now}
-        if contact.access_failed_count or contact.lockout_end is not None:
-            changes.update(access_failed_count=0, lockout_end=None)
+        changes = self._success(contact, now)
         self._release_guess(username, contact, guess)
         if needs_upgrade(credentials.password_hash):
             changes["password_hash"] = hash_password(password)
@@ -183,14 +181,19 @@ class Accounts:
         self.contacts.update_identity(contact.id, changes)
         return SignInResult(contact=contact, upgraded_from=upgraded_from)
 
+    @staticmethod
+    def _success(contact: Contact, now: datetime) -> dict[str, Any]:
+        """What a successful sign-in writes: its time, and the failure count cleared."""
+        changes: dict[str, Any] = {"last_successful_login": now}
+        if contact.access_failed_count or contact.lockout_end is not None:
+            changes.update(access_failed_count=0, lockout_end=None)
+        return changes
+
     def complete_sign_in(self, contact: Contact, guess: int = 0) -> None:
         """A sign-in that passed every check (a second factor, an external provider): the last
         sign-in is written and the failure count cleared (one PATCH)."""
         self._release_guess(contact.username or "", contact, guess)
-        changes: dict[str, Any] = {"last_successful_login": datetime.now(UTC)}
-        if contact.access_failed_count or contact.lockout_end is not None:
-            changes.update(access_failed_count=0, lockout_end=None)
-        self.contacts.update_identity(contact.id, changes)
+        self.contacts.update_identity(contact.id, self._success(contact, datetime.now(UTC)))
 
     def code_failed(self, credentials: Credentials) -> bool:
         """A wrong second-factor code counts like a wrong password; True when the account is locked

@@ -14,12 +14,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import jwt
 import requests
 
+from d365portal.dataverse.auth import load_certificate_credential
 from d365portal.settings import IdentityProvider, Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -133,22 +137,30 @@ class Provider:
             self._metadata = (time.monotonic(), document)
         return document
 
+    def signing_keys(self) -> dict[str, jwt.PyJWK]:
+        """The provider's published keys by key id, read now (`d365portal check`, key rotation)."""
+        keys = jwt.PyJWKSet.from_dict(self._get_json(str(self.metadata()["jwks_uri"])))
+        found = {str(k.key_id): k for k in keys.keys}
+        with self._lock:
+            self._keys = (time.monotonic(), found)
+        return found
+
     def _signing_key(self, kid: str | None) -> jwt.PyJWK:
-        for attempt in (0, 1):
-            with self._lock:
-                cached = self._keys
-            stale = cached is None or (attempt and time.monotonic() - cached[0] >= JWKS_REFRESH_SECONDS)
-            if stale:
-                keys = jwt.PyJWKSet.from_dict(self._get_json(str(self.metadata()["jwks_uri"])))
-                cached = (time.monotonic(), {str(k.key_id): k for k in keys.keys})
-                with self._lock:
-                    self._keys = cached
-            assert cached is not None  # noqa: S101 - set just above
-            if kid is not None and str(kid) in cached[1]:
-                return cached[1][str(kid)]
-            if kid is None and len(cached[1]) == 1:
-                return next(iter(cached[1].values()))
-        raise ExternalSignInError("signature", f"no published key {kid!r}")
+        """The key that signed a token: from the keys read last, or read again for a key id not seen
+        yet (a rotation), at most once a minute."""
+        with self._lock:
+            cached = self._keys
+        if cached is None:
+            keys = self.signing_keys()
+        elif str(kid) not in cached[1] and time.monotonic() - cached[0] >= JWKS_REFRESH_SECONDS:
+            keys = self.signing_keys()
+        else:
+            keys = cached[1]
+        if kid is None and len(keys) == 1:
+            return next(iter(keys.values()))
+        if str(kid) not in keys:
+            raise ExternalSignInError("signature", f"no published key {kid!r}")
+        return keys[str(kid)]
 
     # --- MSAL ------------------------------------------------------------------------------
     def _credential(self) -> Any:
@@ -156,10 +168,6 @@ class Provider:
         reads its own (PEM with key and certificate, or PFX)."""
         if self.config.client_secret is not None:
             return self.config.client_secret.get_secret_value()
-        from types import SimpleNamespace
-
-        from d365portal.dataverse.auth import load_certificate_credential
-
         shim = SimpleNamespace(
             certificate_path=self.config.certificate_path, certificate_password=None,
             certificate_thumbprint=self.config.certificate_thumbprint, certificate_send_public=False,
@@ -283,8 +291,6 @@ class Provider:
             return None
         if not endpoint:
             return None
-        from urllib.parse import urlencode
-
         return f"{endpoint}?{urlencode({'post_logout_redirect_uri': post_logout_redirect_uri})}"
 
     def check_credentials(self) -> str | None:
@@ -306,7 +312,7 @@ class Providers:
         self._http = http or requests.Session()
         self._by_name = {p.name: Provider(p, settings, self._http) for p in settings.identity_providers}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Provider]:
         return iter(self._by_name.values())
 
     def __bool__(self) -> bool:

@@ -17,7 +17,7 @@ import hmac
 import json
 import secrets
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 import pyotp
@@ -130,16 +130,10 @@ def verify_totp(secret: str, code: str, contact_id: UUID, store: Store, now: flo
     for step in range(-TOTP_WINDOW, TOTP_WINDOW + 1):
         at = moment + step * totp.interval
         if hmac.compare_digest(totp.at(at), code):
-            counter = totp.timecode(_datetime(at))
+            counter = int(at // totp.interval)  # the RFC 6238 step the code belongs to
             ttl = totp.interval * (2 * TOTP_WINDOW + 2)
             return store.add(f"2fa:totp-used:{contact_id}:{counter}", "1", ttl)
     return False
-
-
-def _datetime(at: float):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(at, UTC)
 
 
 # --- recovery codes ---------------------------------------------------------------------------
@@ -184,7 +178,7 @@ class EmailCodes:
     store: Store
     secret_key: str
     lifetime: int = EMAIL_CODE_SECONDS
-    _prefix: str = field(default="2fa:mail:", repr=False)
+    _prefix = "2fa:mail:"
 
     def _digest(self, pending: str, code: str) -> str:
         return hmac.new(self.secret_key.encode(), f"{pending}:{code}".encode(), hashlib.sha256).hexdigest()

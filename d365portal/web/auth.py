@@ -24,7 +24,6 @@ from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
 from d365portal.i18n import current_language, gettext
 from d365portal.identity import identity, issue_reset_link
-from d365portal.identity.sessions import ServerSession
 from d365portal.mail import mailer
 from d365portal.mail.messages import reset_password_message
 from d365portal.web import two_factor
@@ -37,10 +36,6 @@ from d365portal.web.signin import server_session, start_session
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>/Account/Login")
 log = logging.getLogger(__name__)
-
-
-def _server_session() -> ServerSession:
-    return server_session()
 
 
 def _too_many(template: str, **context: object) -> tuple[str, int]:
@@ -136,7 +131,7 @@ def login() -> Response | str | tuple[str, int]:
 def logout() -> Response:
     """Sign out: the session is deleted from the store, so a copied cookie stops working."""
     principal = current_principal()
-    _server_session().end()
+    server_session().end()
     if principal is None:
         return redirect(url_for("auth.login"))
     log.info("sign-out: username=%r contact=%s ip=%s", principal.username, principal.contact_id, client_ip())
@@ -232,7 +227,7 @@ def reset_password() -> Response | str | tuple[str, int]:
             ended = identity().sessions.end_user_sessions(str(contact.id))
             principal = current_principal()
             if principal is not None and principal.contact_id == contact.id:
-                _server_session().end()
+                server_session().end()
             log.info("password reset: contact=%s sessions_ended=%d ip=%s", contact.id, ended, client_ip())
             return redirect(url_for("auth.reset_password", done=1))
     return render_template("auth/reset_password.html", form=form, done=False, invalid=False)

@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from d365portal.crm import crm
@@ -44,8 +44,6 @@ def _provider(name: str) -> Provider:
 
 def redirect_uri(provider: Provider) -> str:
     """`<public_base_url>/signin-<name>`: what is registered as the app's redirect URI in Entra."""
-    from flask import current_app
-
     return f"{str(current_app.config['SETTINGS'].public_base_url).rstrip('/')}/signin-{provider.name}"
 
 
@@ -180,6 +178,4 @@ def callback(name: str) -> Response | str | tuple[str, int]:
 
 
 def _default_language() -> str:
-    from flask import current_app
-
     return str(current_app.config["SETTINGS"].default_language)

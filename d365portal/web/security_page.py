@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
@@ -79,8 +79,6 @@ def _on_post() -> Priority | None:
 def _credentials() -> Credentials:
     credentials = crm().contacts.credentials_by_id(signed_in().contact_id)
     if credentials is None:  # the contact is gone: the rights check of the next page ends the session
-        from flask import abort
-
         abort(404)
     return credentials
 
@@ -180,8 +178,6 @@ def _with_password(credentials: Credentials, action: str, form: PasswordForm) ->
 def app_setup() -> Response | str | tuple[str, int]:
     """Configurar la aplicación de autenticación: the QR code (and the key written out), then a code."""
     if not _settings().two_factor_app:
-        from flask import abort
-
         abort(404)
     user = signed_in()
     setup = session.get(SETUP_KEY)

@@ -71,7 +71,7 @@ def asked(credentials: Credentials) -> bool:
         factor = _factor(credentials.second_factor)
     except UnreadableSecondFactor:
         log.error("second factor of contact %s does not open with two_factor_key", contact.id)
-        return True  # fail closed: the step is asked, and no code will do until an admin resets it
+        return True  # fail closed: the step is asked (an email code still does; an admin can reset it)
     if not (factor.app or contact.two_factor_enabled or _settings().two_factor_required):
         return False
     cookie = request.cookies.get(identity().devices.COOKIE)
@@ -117,7 +117,7 @@ def _send_code(contact: Contact, pending: dict[str, Any]) -> bool:
         return False
     code = identity().email_codes.issue(str(pending["id"]))
     try:
-        mailer().send(sign_in_code_message(contact, code, minutes=10))
+        mailer().send(sign_in_code_message(contact, code, minutes=identity().email_codes.lifetime // 60))
     except MailError:
         log.exception("could not send the sign-in code of contact %s", contact.id)
         return False

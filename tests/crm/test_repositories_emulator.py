@@ -299,4 +299,3 @@ def test_an_external_identity_is_linked_once_and_finds_its_contact_with_roles_in
     # Same key at another provider, another key at the same one: strangers.
     assert live.external.find_contact(ISSUER.replace("0b1d", "ffff"), "subject-1") is None
     assert live.external.find_contact(ISSUER, "subject-2") is None
-    assert live.external.providers_of(S.DEMO_CONTACT_ID) == [ISSUER]
