@@ -49,6 +49,7 @@ class User:
     oid: str = field(default_factory=lambda: secrets.token_hex(16))
     email_verified: bool | None = None
     edov: bool | None = None
+    preferred_username: str | None = None  # External ID's sign-in address, when there is no `email`
 
 
 class OpenIdProvider:
@@ -103,6 +104,8 @@ class OpenIdProvider:
         if user.email:
             claims["email"] = user.email
             claims["preferred_username"] = user.email
+        if user.preferred_username:
+            claims["preferred_username"] = user.preferred_username
         if user.email_verified is not None:
             claims["email_verified"] = user.email_verified
         if user.edov is not None:

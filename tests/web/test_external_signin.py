@@ -102,12 +102,15 @@ def test_a_linked_contact_signs_in_with_microsoft_in_one_read_and_one_write(
     link(app, oidc, S.DEMO_CONTACT_ID, "lmelo-subject")
     oidc.next_user = User(sub="lmelo-subject", email=S.DEMO_EMAIL)
     back = at_provider(client)
+    before = client.get_cookie("d365_session")
     emulator.stats.reset()
     response = back_at_portal(client, back)
     assert response.status_code == 302 and response.headers["Location"] == "/es-ES/"
     # The link with its contact expanded, and the last sign-in.
     assert emulator.stats.snapshot()["requests"] == {"GET adx_externalidentities": 1, "PATCH contacts": 1}
     assert signed_in_contact(client) == str(S.DEMO_CONTACT_ID)
+    after = client.get_cookie("d365_session")
+    assert before is not None and after is not None and after.value != before.value  # a new session id
     assert "Lorena Melo" in text(client.get("/es-ES/"))
     row = emulator.store.rows("contacts")[str(S.DEMO_CONTACT_ID)]
     assert row["adx_identity_lastsuccessfullogin"]
@@ -344,3 +347,22 @@ def test_the_provider_pages_in_english(client: FlaskClient, oidc: Any) -> None:
     assert response.status_code == 403
     assert "Your Microsoft account has no access to this portal" in text(response)
     assert 'lang="en"' in text(response)
+
+
+def test_an_external_id_provider_with_its_own_label_and_its_sign_in_address(
+    tmp_path: Path, emulator: Any, oidc: Any
+) -> None:
+    """Entra External ID: a label of the tenant's choosing; the customer's address comes as
+    `preferred_username` (no `email` claim), verified by the provider."""
+    from d365portal import create_app
+
+    setting = provider_setting(oidc, kind="external_id", match_verified_email=True,
+                               label_es="Entrar con su cuenta de cliente",
+                               label_en="Customer account")  # fmt: skip
+    app = create_app(make_settings(tmp_path, emulator.url, identity_providers=[setting]))
+    client = app.test_client()
+    assert "Entrar con su cuenta de cliente" in text(client.get(LOGIN))
+    assert "Customer account" in text(client.get("/en-US/Account/Login/Login"))
+    oidc.next_user = User(sub="ciam-sub", preferred_username=S.DEMO_EMAIL, email_verified=True)
+    assert back_at_portal(client, at_provider(client)).status_code == 302
+    assert signed_in_contact(client) == str(S.DEMO_CONTACT_ID)

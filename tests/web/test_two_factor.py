@@ -261,3 +261,14 @@ def test_a_secret_sealed_with_another_key_fails_closed_but_an_email_code_still_w
     code = re.search(r"^\s+(\d{6})$", text_body(message), re.M)
     assert code and post_form(client, VERIFY, {"code": code.group(1)}).status_code == 302
     assert signed_in(client)
+
+
+def test_codes_are_rate_limited_per_address(tmp_path: Path, emulator: Any) -> None:
+    app = create_app(make_settings(tmp_path, emulator.url, two_factor_rate_per_ip=2))
+    client = app.test_client()
+    emulator.store.rows("contacts")[str(S.DEMO_CONTACT_ID)]["adx_identity_twofactorenabled"] = True
+    password_step(client)
+    assert post_form(client, VERIFY, {"code": "000000"}).status_code == 400
+    assert post_form(client, VERIFY, {"code": "000001"}).status_code == 400
+    limited = post_form(client, VERIFY, {"code": "000002"})
+    assert limited.status_code == 429 and "Demasiados intentos" in text(limited) and not signed_in(client)
