@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
         min_length=settings.password_min_length,
         background_failures=True,
         guesses=store,
+        answer_seconds=settings.account_answer_floor_ms / 1000,
     )
     secret_key = str(app.config["SECRET_KEY"])
     key = settings.two_factor_key.get_secret_value().encode() if settings.two_factor_key else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,7 @@ from d365portal.identity.tokens import ParsedToken, ResetTokens
 
 log = logging.getLogger(__name__)
 
+AFTER_THE_ANSWER = 0.05  # seconds: background work starts this long after the page has answered
 FailureReason = Literal["unknown_user", "logon_disabled", "locked_out", "bad_password", "no_account"]
 
 
@@ -86,6 +88,7 @@ class Accounts:
         min_length: int,
         background_failures: bool = False,
         guesses: Store | None = None,
+        answer_seconds: float = 0.0,
     ) -> None:
         self.contacts = contacts
         self.tokens = tokens
@@ -96,6 +99,9 @@ class Accounts:
         # answer, it would tell by timing which usernames exist. The portal counts it after answering,
         # on one thread per process so the failures of one user are counted in order.
         self.background_failures = background_failures
+        # On the sign-in page, no sooner than its answer (`account_answer_floor_ms` after it arrived):
+        # written meanwhile, it would take the interpreter from the request and show in its time.
+        self.answer_seconds = answer_seconds
         # Guesses per username in the lockout window, counted atomically in the shared store before a
         # password is checked: parallel guesses (threads, processes, hosts) cannot outrun the lockout.
         self.guesses = guesses
@@ -152,11 +158,11 @@ class Accounts:
         if not contact.logon_enabled:
             dummy_verify(password)
             return SignInResult(reason="logon_disabled", contact_id=contact.id)
-        if self._locked(credentials, guess, now):
+        if self._locked(credentials, guess, now, after_answer=True):
             dummy_verify(password)
             return SignInResult(reason="locked_out", contact_id=contact.id)
         if not verify_password(credentials.password_hash, password):
-            self._count_failure(credentials, now, self._failures_with(contact, guess))
+            self._count_failure(credentials, now, self._failures_with(contact, guess), after_answer=True)
             return SignInResult(reason="bad_password", contact_id=contact.id)
         # A success gives its number back only while no later guess took one: guesses sent in
         # parallel with the right one keep theirs (at most five checks, the success included), and
@@ -217,7 +223,9 @@ class Accounts:
             return "no_account"
         return None
 
-    def _locked(self, credentials: Credentials, guess: int, now: datetime) -> bool:
+    def _locked(
+        self, credentials: Credentials, guess: int, now: datetime, *, after_answer: bool = False
+    ) -> bool:
         """Locked out: Dataverse's lockout end is ahead, or this guess is past the limit in the window
         (then the lockout is written to the contact too, so Dynamics shows it)."""
         contact = credentials.contact
@@ -228,23 +236,31 @@ class Accounts:
             return True
         if guess and self._failures_with(contact, guess) > self.max_failures:
             if lockout_end is None or lockout_end <= now:
-                self._count_failure(credentials, now, self.max_failures)
+                self._count_failure(credentials, now, self.max_failures, after_answer=after_answer)
             return True
         return False
 
-    def _count_failure(self, credentials: Credentials, now: datetime, failures: int) -> None:
-        """Record a wrong password (the contact's `failures`-th) now, or in the background."""
+    def _count_failure(
+        self, credentials: Credentials, now: datetime, failures: int, *, after_answer: bool = False
+    ) -> None:
+        """Record a wrong password (the contact's `failures`-th) now, or in the background — for the
+        sign-in page, once it has answered (its time must not tell which usernames exist)."""
         if not self.background_failures:
             self._record_failure(credentials, now, failures)
             return
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signin-failures")
-            future = self._executor.submit(self._record_failure_logged, credentials, now, failures)
+            not_before = time.monotonic() + self.answer_seconds + AFTER_THE_ANSWER if after_answer else 0.0
+            record = self._record_failure_logged
+            future = self._executor.submit(record, credentials, now, failures, not_before)
             self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
-    def _record_failure_logged(self, credentials: Credentials, now: datetime, failures: int) -> None:
+    def _record_failure_logged(
+        self, credentials: Credentials, now: datetime, failures: int, not_before: float = 0.0
+    ) -> None:
+        time.sleep(max(0.0, not_before - time.monotonic()))
         try:
             self._record_failure(credentials, now, failures)
         except Exception:  # a background thread must never die silently

@@ -24,6 +24,7 @@ from d365portal.crm.models import Contact
 from d365portal.dataverse.errors import DataverseError
 from d365portal.i18n import current_language, gettext
 from d365portal.identity import identity, issue_reset_link
+from d365portal.identity.accounts import AFTER_THE_ANSWER
 from d365portal.mail import mailer
 from d365portal.mail.messages import reset_password_message
 from d365portal.web import two_factor
@@ -173,7 +174,7 @@ def forgot_password() -> Response | str | tuple[str, int]:
             # The link and the message are made off the response path: the page answers a known and
             # an unknown address in the same time (one Dataverse read each).
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            answered = started + current_app.config["SETTINGS"].account_answer_floor_ms / 1000 + 0.05
+            answered = started + identity().accounts.answer_seconds + AFTER_THE_ANSWER
             mailer().send_later(_reset_mail(app, current_language(), contact), not_before=answered)
             log.info("password reset link sent: contact=%s ip=%s", contact.id, client_ip())
         if not users:
